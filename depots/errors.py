@@ -26,3 +26,19 @@ class InternalDepotError(TuskError, PermissionError):
 
 class CorruptLogError(TuskError, OSError):
     """A depot segment fails its CRC check somewhere other than a torn tail."""
+
+
+class LogLayoutError(TuskError, ValueError):
+    """A depot log directory was created with another layout (partition count, format version)."""
+
+
+class LogInUseError(TuskError, OSError):
+    """Another open log (in this process or another) holds the depot log directory."""
+
+
+class LogFailedError(TuskError, OSError):
+    """A depot log stopped accepting appends after a failed write or fsync; reopen it to recover."""
+
+
+class LogClosedError(TuskError, RuntimeError):
+    """A depot log was used after it was closed."""
