@@ -223,9 +223,7 @@ def _recover_segments(directory: Path) -> list[Segment]:
         base = int(path.stem)
         expected = segments[-1].end if segments else 0
         if base != expected:
-            raise CorruptLogError(
-                f"{path} starts at offset {base}, expected {expected} (a segment is missing)"
-            )
+            raise CorruptLogError(f"{path} starts at offset {base}, expected {expected} (a segment is missing)")
         positions, size = _scan_segment(path, torn_tail_allowed=number == len(paths) - 1)
         segments.append(Segment(base, path, positions, size))
     if segments:

@@ -246,8 +246,7 @@ class SegmentLog(DepotLog):
             os.close(lock_fd)
             raise
         parts = [
-            _Partition(index, directory / partition_name(index), segments)
-            for index, segments in enumerate(recovered)
+            _Partition(index, directory / partition_name(index), segments) for index, segments in enumerate(recovered)
         ]
         limits = _CacheLimits(cache_entries, cache_bytes)
         return cls(directory, parts, lock_fd, fsync, segment_bytes, limits)
@@ -340,9 +339,7 @@ class SegmentLog(DepotLog):
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Move the log to `loop`; the old loop must be idle or finished."""
         if self._flusher is not None and not self._flusher.done():
-            raise RuntimeError(
-                f"depot log {self._directory} is flushing in another event loop; flush it there first"
-            )
+            raise RuntimeError(f"depot log {self._directory} is flushing in another event loop; flush it there first")
         # A loop that cancelled its flusher before it ever ran leaves records pending: commit them here,
         # as their futures belong to the old loop.
         self._flusher = None
@@ -446,9 +443,7 @@ class SegmentLog(DepotLog):
         """Fail every future of `group` with `error` and stop the log."""
         if self._failure is None:
             self._failure = error
-            _log.error(
-                "depot log %s failed; appends now raise until it is reopened", self._directory, exc_info=error
-            )
+            _log.error("depot log %s failed; appends now raise until it is reopened", self._directory, exc_info=error)
         for _, pending in group:
             _fail_futures(pending.futures, error)
 

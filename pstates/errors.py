@@ -28,3 +28,7 @@ class PStateWriteError(TuskError, PermissionError):
 
 class StoreClosedError(TuskError, RuntimeError):
     """The task's store was used after it was closed."""
+
+
+class TransactionClosedError(TuskError, RuntimeError):
+    """A transaction was used after it was committed or aborted."""

@@ -13,10 +13,34 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import NewType
+from typing import NewType, Protocol
 
 # An opaque handle a store hands out for one of its columns; only that store may interpret it.
 ColumnHandle = NewType("ColumnHandle", object)
+
+
+class KVReader(Protocol):
+    """The read half of `KVStore`: what a PState view reads through, a store or a `Transaction`."""
+
+    def column(self, name: str) -> ColumnHandle:
+        """Return the handle of column `name`, creating the column if it does not exist yet."""
+
+    def get(self, column: ColumnHandle, key: bytes) -> bytes | None:
+        """Value of `key`, or None."""
+
+    def multi_get(self, column: ColumnHandle, keys: Sequence[bytes]) -> list[bytes | None]:
+        """Values of `keys`, in order, None where absent."""
+
+    def range(
+        self,
+        column: ColumnHandle,
+        start: bytes | None = None,
+        end: bytes | None = None,
+        *,
+        reverse: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Pairs with `start <= key < end` (None: unbounded), in key order or reversed."""
 
 
 class WriteBatch(ABC):
@@ -68,7 +92,7 @@ class KVStore(ABC):
         reverse: bool = False,
         limit: int | None = None,
     ) -> Iterator[tuple[bytes, bytes]]:
-        """Committed pairs with `start <= key < end` (None = unbounded), ascending or, if reverse, descending."""
+        """Committed pairs with `start <= key < end` (None: unbounded), in key order or reversed."""
 
     @abstractmethod
     def new_batch(self) -> WriteBatch:

@@ -21,9 +21,7 @@ def test_round_trips_msgpack_values() -> None:
 def test_unserializable_record_names_depot_and_type() -> None:
     with pytest.raises(UnserializableRecordError) as caught:
         encode_record({"tags": {"python"}}, depot="*statuses")
-    assert str(caught.value) == (
-        "record for depot *statuses is not serializable: set is not msgpack-encodable"
-    )
+    assert str(caught.value) == ("record for depot *statuses is not serializable: set is not msgpack-encodable")
     assert isinstance(caught.value, TypeError)
 
 
@@ -44,9 +42,7 @@ def test_too_deep_nesting_is_refused() -> None:
 def test_oversized_record_reports_both_sizes() -> None:
     with pytest.raises(RecordTooLargeError) as caught:
         encode_record("x" * 200, max_bytes=100, depot="*statuses")
-    assert str(caught.value) == (
-        "record for depot *statuses is 202 bytes encoded, over the limit of 100 bytes"
-    )
+    assert str(caught.value) == ("record for depot *statuses is 202 bytes encoded, over the limit of 100 bytes")
     assert isinstance(caught.value, ValueError)
 
 

@@ -169,9 +169,7 @@ def test_group_commit_syncs_once_per_group_not_per_append(directory: Path, fsync
     asyncio.run(scenario())
 
 
-def test_appends_during_an_fsync_form_the_next_group(
-    directory: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_appends_during_an_fsync_form_the_next_group(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     syncing, release = threading.Event(), threading.Event()
     real_fsync = os.fsync
 
@@ -294,9 +292,7 @@ def test_fsync_failure_fails_the_group_and_stops_the_log(
     assert "failed" in caplog.text
 
 
-def test_appends_queued_behind_a_failed_fsync_fail_too(
-    directory: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_appends_queued_behind_a_failed_fsync_fail_too(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     syncing, release = threading.Event(), threading.Event()
 
     def failing_fsync(fd: int) -> None:
@@ -352,9 +348,7 @@ def test_appends_pending_at_loop_shutdown_are_committed_by_the_next_loop(directo
     assert asyncio.run(carry_on()) == [expected_entry(0, offset) for offset in range(3)]
 
 
-def test_loop_shutdown_during_fsync_finishes_the_group(
-    directory: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_loop_shutdown_during_fsync_finishes_the_group(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     syncing, release = threading.Event(), threading.Event()
     real_fsync = os.fsync
 

@@ -54,9 +54,7 @@ class SegmentLogMachine(RuleBasedStateMachine):
         offsets = self.loop.run_until_complete(append())
         model = self.model[partition]
         assert offsets == list(range(len(model), len(model) + len(payloads)))
-        model += [
-            LogEntry(offset, timestamp_ms, payload) for offset, payload in zip(offsets, payloads, strict=True)
-        ]
+        model += [LogEntry(offset, timestamp_ms, payload) for offset, payload in zip(offsets, payloads, strict=True)]
 
     @rule()
     def flush(self) -> None:

@@ -1,0 +1,66 @@
+"""The `tusk` command: run the embedded cluster, the crash test and the benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tusk", description="Tusk: a Mastodon-compatible server on a dataflow engine")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the embedded cluster with every module")
+    run.add_argument("--data", type=Path, default=Path("data"), help="data directory (default: ./data)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+
+    crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
+    crash.add_argument("--seconds", type=float, default=60.0)
+    crash.add_argument("--seed", type=int, default=1)
+    crash.add_argument("--json", type=Path, help="write the report here")
+
+    bench = commands.add_parser("bench", help="run a benchmark")
+    which = bench.add_subparsers(dest="benchmark", required=True)
+    engine = which.add_parser("engine", help="engine throughput beside raw rocksdict")
+    engine.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
+    engine.add_argument("--json", type=Path, help="write the JSON report here")
+    engine.add_argument("--plot", type=Path, help="write a PNG bar chart here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `tusk` command line."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        from cluster.serve import serve
+
+        return serve(args.data, args.host, args.port)
+    if args.command == "crashtest":
+        from cluster.crashtest import run_crashtest
+
+        report = run_crashtest(args.seconds, seed=args.seed)
+        return _emit(report.to_json(), args.json, ok=report.ok)
+    if args.command == "bench" and args.benchmark == "engine":
+        from benchmarks.engine import run_engine_benchmark
+
+        result = run_engine_benchmark(quick=args.quick, plot=args.plot)
+        return _emit(result, args.json, ok=True)
+    return 2
+
+
+def _emit(result: dict[str, object], path: Path | None, *, ok: bool) -> int:
+    text = json.dumps(result, indent=2, sort_keys=True)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+    print(text)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The client API every runtime offers: append to a depot, read a PState, invoke a query.
+
+The API layer and the benchmarks talk to a cluster only through `ClusterClient`, so they run unchanged on
+the embedded cluster and on the distributed one.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pstates.errors import TuskError
+
+
+class Ack(enum.Enum):
+    """How long `append` waits."""
+
+    NONE = "none"  # fire and forget: the offset is assigned, durability is not awaited
+    APPENDED = "appended"  # durable in the depot log
+    PROCESSED = "processed"  # durable, and every stream topology consuming the depot has processed it
+
+
+class RecordFailedError(TuskError):
+    """A stream topology gave up on a record after its retries; the record sits in the dead letters."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Where a record landed and, for `Ack.PROCESSED`, what each stream topology returned for it."""
+
+    partition: int
+    offset: int
+    results: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def value(self) -> Any:
+        """The one non-None value a stream topology returned (the generated id, say), else None."""
+        values = [v for v in self.results.values() if v is not None]
+        return values[0] if len(values) == 1 else None
+
+
+class ClientPState(ABC):
+    """A PState seen from outside its module: committed state, each call routed by its first argument."""
+
+    @abstractmethod
+    async def call(self, method: str, key: object, *args: Any, **kwargs: Any) -> Any:
+        """Run view method `method(key, *args, **kwargs)` on the task that owns `key`."""
+
+    async def get(self, key: object, *args: Any, **kwargs: Any) -> Any:
+        """`get` on the owning task (Map: value; subindexed: inner value of `args[0]`)."""
+        return await self.call("get", key, *args, **kwargs)
+
+    async def contains(self, key: object, *args: Any) -> bool:
+        """`contains` on the owning task."""
+        return bool(await self.call("contains", key, *args))
+
+    async def size(self, key: object) -> int:
+        """Size of the inner collection under `key`."""
+        return int(await self.call("size", key))
+
+    async def range(self, key: object, *args: Any, **kwargs: Any) -> list[Any]:
+        """Range of the inner collection under `key`."""
+        return list(await self.call("range", key, *args, **kwargs))
+
+    @abstractmethod
+    async def multi_get(self, keys: list[object]) -> list[Any]:
+        """Values of top-level `keys`, fetched per owning task in one multi-get each."""
+
+
+class ClusterClient(ABC):
+    """Append, read and query against the modules a cluster runs."""
+
+    @abstractmethod
+    async def append(self, module: str, depot: str, record: object, ack: Ack = Ack.PROCESSED) -> AppendResult:
+        """Append `record` to `module`'s depot; see `Ack` for what is awaited."""
+
+    @abstractmethod
+    def pstate(self, module: str, name: str) -> ClientPState:
+        """A routed, read-only handle on `module`'s PState `name`."""
+
+    @abstractmethod
+    async def query(self, module: str, name: str, *args: Any) -> Any:
+        """Invoke `module`'s query `name` with `args` and return its (combined) result."""

@@ -1,0 +1,185 @@
+"""The embedded runtime's implementation of the contexts in `topology.context`, and of one attempt (`Round`).
+
+A `Round` is one attempt at processing a stream group or a microbatch: a `Transaction` per task it touched
+and the records its code appended. Hops run inline, on the same round, against the target task's
+transaction; nothing is visible to readers until the round commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from depots.codec import encode_record
+from depots.errors import UnknownDepotError
+from depots.log import AppendReceipt
+from pstates.pstate import bind
+from pstates.transaction import Transaction
+from topology.context import StepNotFoundError
+from topology.module import TopologySpec
+
+if TYPE_CHECKING:
+    from cluster.inprocess import InProcessCluster
+    from cluster.runtime import ModuleRuntime
+
+
+class Round:
+    """One attempt: a transaction per touched task, appended records, after-commit callbacks."""
+
+    def __init__(self, runtime: ModuleRuntime) -> None:
+        self.runtime = runtime
+        self.txns: dict[int, Transaction] = {}
+        self.views: dict[int, dict[str, Any]] = {}
+        self.receipts: list[AppendReceipt] = []
+        self.callbacks: list[Callable[[], None]] = []
+        self.hopped = False
+
+    def txn(self, task: int) -> Transaction:
+        """This round's transaction on `task`."""
+        txn = self.txns.get(task)
+        if txn is None:
+            txn = self.txns[task] = Transaction(self.runtime.stores[task])
+        return txn
+
+    async def wait_appends_durable(self) -> None:
+        """Wait until every record this round appended is durable (before its effects commit)."""
+        if self.receipts:
+            await asyncio.gather(*(r.durable for r in self.receipts))
+
+    def commit(self, last_task: int | None = None) -> None:
+        """Commit every transaction, `last_task`'s last (it holds the consumed offsets)."""
+        order = sorted(self.txns, key=lambda t: t == last_task)
+        for task in order:
+            self.txns[task].commit()
+        self.txns.clear()
+
+    def abort(self) -> None:
+        """Drop every uncommitted write of this round."""
+        for txn in self.txns.values():
+            txn.abort()
+        self.txns.clear()
+        self.views.clear()
+        self.callbacks.clear()
+
+
+class EmbeddedReadContext:
+    """Reads on one task: committed PStates, mirrors, task globals."""
+
+    def __init__(self, cluster: InProcessCluster, runtime: ModuleRuntime, task: int) -> None:
+        self._cluster = cluster
+        self._runtime = runtime
+        self._task = task
+
+    @property
+    def task(self) -> int:
+        """The task this code runs on."""
+        return self._task
+
+    @property
+    def tasks(self) -> int:
+        """Number of tasks of the module."""
+        return self._runtime.tasks
+
+    def task_of(self, key: object) -> int:
+        """Task owning `key`."""
+        return self._runtime.task_of(key)
+
+    def pstate(self, name: str, module: str | None = None) -> Any:
+        """Committed view of `name` on this task, or a routed view of another module's PState."""
+        if module is not None and module != self._runtime.name:
+            return self._cluster.routed_pstate(module, name)
+        return self._runtime.committed_view(self._task, name)
+
+    def task_global(self, name: str) -> Any:
+        """This task's instance of task global `name`."""
+        return self._runtime.task_global(self._task, name, self._context_for)
+
+    def _context_for(self, task: int) -> EmbeddedReadContext:
+        return EmbeddedReadContext(self._cluster, self._runtime, task)
+
+
+class EmbeddedTopologyContext(EmbeddedReadContext):
+    """Context of stream and microbatch code: writes go to the round's transaction on the current task."""
+
+    def __init__(
+        self, cluster: InProcessCluster, runtime: ModuleRuntime, topology: TopologySpec, round_: Round
+    ) -> None:
+        super().__init__(cluster, runtime, 0)
+        self._topology = topology
+        self._round = round_
+        self.time_ms_value = 0
+        self.offset_value = -1
+        self.batch_id_value = 0
+
+    def begin(self, task: int, round_: Round) -> None:
+        """Point the context at `task` within `round_`."""
+        self._task = task
+        self._round = round_
+
+    @property
+    def time_ms(self) -> int:
+        """Append time of the record being processed."""
+        return self.time_ms_value
+
+    @property
+    def offset(self) -> int:
+        """Offset of the record being processed (stream topologies)."""
+        return self.offset_value
+
+    @property
+    def batch_id(self) -> int:
+        """Id of the microbatch being processed."""
+        return self.batch_id_value
+
+    def pstate(self, name: str, module: str | None = None) -> Any:
+        """Writable view of an owned PState (reads see this round's writes), else a committed view."""
+        if module is not None and module != self._runtime.name:
+            return self._cluster.routed_pstate(module, name)
+        if name not in self._topology.pstates:
+            return self._runtime.committed_view(self._task, name)
+        views = self._round.views.setdefault(self._task, {})
+        view = views.get(name)
+        if view is None:
+            txn = self._round.txn(self._task)
+            view = views[name] = bind(self._topology.pstates[name], txn, txn)
+        return view
+
+    def hop(self, key: object, step: str | Callable[..., Any], payload: object) -> None:
+        """Run `step` on the task owning `key`."""
+        self.hop_to_task(self._runtime.task_of(key), step, payload)
+
+    def hop_all(self, step: str | Callable[..., Any], payload: object) -> None:
+        """Run `step` on every task."""
+        for task in range(self._runtime.tasks):
+            self.hop_to_task(task, step, payload)
+
+    def hop_to_task(self, task: int, step: str | Callable[..., Any], payload: object) -> None:
+        """Run `step(ctx, payload)` on `task`, inline, then come back to the current task."""
+        name = self._topology.step_name(step)
+        handler = self._topology.steps.get(name)
+        if handler is None:
+            raise StepNotFoundError(f"topology {self._topology.name!r} declares no step {name!r}")
+        if not 0 <= task < self._runtime.tasks:
+            raise ValueError(f"task {task} out of range for {self._runtime.tasks} tasks")
+        self._round.hopped = self._round.hopped or task != self._task
+        here = self._task
+        self._task = task
+        try:
+            handler(self, payload)
+        finally:
+            self._task = here
+
+    def append(self, depot: str, record: object) -> None:
+        """Append `record` to this module's `depot`; durable before this round commits."""
+        try:
+            spec, log = self._runtime.depot(depot)
+        except UnknownDepotError:
+            raise
+        payload = encode_record(record, spec.max_record_bytes, depot)
+        partition = self._runtime.partition_for(spec, record, self._task)
+        self._round.receipts.append(log.append(partition, payload, self.time_ms_value))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this round has committed."""
+        self._round.callbacks.append(callback)

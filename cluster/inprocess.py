@@ -1,0 +1,366 @@
+"""`InProcessCluster`: every module's tasks in one asyncio process, durable on a local data directory.
+
+Layout of the data directory:
+
+    DATA/<module>/module.meta              the task count the module was first launched with
+    DATA/<module>/tasks/<task>/pstates     one RocksDB per task, a column family per PState
+    DATA/<module>/depots/<depot>/p<N>/     segment files of each depot partition
+    DATA/<module>/microbatch/<topo>.redo   the last cross-task microbatch's redo record
+
+Reopening a data directory after a crash resumes every topology from its committed offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cluster.acks import AckTracker
+from cluster.client import Ack, AppendResult, ClientPState, ClusterClient
+from cluster.clock import Clock, SystemClock
+from cluster.contexts import EmbeddedReadContext
+from cluster.microbatch_runner import MicrobatchRunner
+from cluster.runtime import ModuleRuntime
+from cluster.stream_runner import StreamRunner
+from cluster.testing import FakeClock, TestControls
+from depots.codec import encode_record
+from depots.errors import InternalDepotError
+from depots.log import FsyncPolicy
+from pstates.errors import TuskError
+from pstates.store import KVStore, open_store
+from topology.module import DefinitionError, Module, ModuleDefinition
+
+log = logging.getLogger(__name__)
+
+Runner = StreamRunner | MicrobatchRunner
+
+
+STUCK_AFTER_ATTEMPTS = 5
+
+
+class TopologyStuckError(TuskError, RuntimeError):
+    """A microbatch keeps failing; it is still being retried, but a waiting test should know why."""
+
+
+class UnknownModuleError(TuskError, KeyError):
+    """A module name that this cluster has not launched."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown module"
+
+
+class UnknownQueryError(TuskError, KeyError):
+    """A query name that the module does not declare."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown query"
+
+
+class RoutedPState:
+    """Committed reads of another module's PState, each call sent to the task owning its first argument."""
+
+    def __init__(self, runtime: ModuleRuntime, name: str) -> None:
+        runtime.pstate_spec(name)  # validates the name
+        self._runtime = runtime
+        self._name = name
+
+    def call(self, method: str, key: object, *args: Any, **kwargs: Any) -> Any:
+        """Run view method `method(key, ...)` on the owning task."""
+        view = self._runtime.committed_view(self._runtime.task_of(key), self._name)
+        return getattr(view, method)(key, *args, **kwargs)
+
+    def multi_get(self, keys: list[object]) -> list[Any]:
+        """Top-level values of `keys`, one multi-get per owning task."""
+        by_task: dict[int, list[int]] = {}
+        for index, key in enumerate(keys):
+            by_task.setdefault(self._runtime.task_of(key), []).append(index)
+        out: list[Any] = [None] * len(keys)
+        for task, indexes in by_task.items():
+            view = self._runtime.committed_view(task, self._name)
+            for index, value in zip(indexes, view.multi_get([keys[i] for i in indexes]), strict=True):
+                out[index] = value
+        return out
+
+    def __getattr__(self, method: str) -> Any:
+        return lambda key, *args, **kwargs: self.call(method, key, *args, **kwargs)
+
+
+class EmbeddedClientPState(ClientPState):
+    """The client's async handle on a PState of the embedded cluster."""
+
+    def __init__(self, routed: RoutedPState) -> None:
+        self._routed = routed
+
+    async def call(self, method: str, key: object, *args: Any, **kwargs: Any) -> Any:
+        """Run `method` on the owning task."""
+        return self._routed.call(method, key, *args, **kwargs)
+
+    async def multi_get(self, keys: list[object]) -> list[Any]:
+        """Values of top-level `keys`."""
+        return self._routed.multi_get(keys)
+
+
+class InProcessCluster(ClusterClient):
+    """Runs launched modules' topologies as asyncio tasks of this process."""
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        clock: Clock | None = None,
+        store: str = "rocksdb",
+        fsync: FsyncPolicy = FsyncPolicy.ALWAYS,
+    ) -> None:
+        if store not in ("rocksdb", "memory"):
+            raise ValueError(f"store must be 'rocksdb' or 'memory', got {store!r}")
+        self.data_dir = Path(data_dir)
+        self.clock: Clock = clock or SystemClock()
+        self.store_kind = store
+        self.fsync = fsync
+        self.runtimes: dict[str, ModuleRuntime] = {}
+        self.runners: dict[tuple[str, str], Runner] = {}
+        self.acks = AckTracker()
+        self.controls = TestControls(self)
+        self._consumers: dict[tuple[str, str], set[str]] = {}
+        self._loops: list[asyncio.Task[None]] = []
+        self._failures: list[BaseException] = []
+        self._busy = 0
+        self._closed = False
+        self._tick_due: dict[tuple[str, str], int] = {}
+        if isinstance(self.clock, FakeClock):
+            self.clock.on_advance(self._fire_due_ticks)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def launch(self, module: Module | ModuleDefinition, tasks: int = 4) -> ModuleRuntime:
+        """Open `module`'s stores and logs on `tasks` tasks (or the count it was first launched with)."""
+        definition = module.definition() if isinstance(module, Module) else module
+        if definition.name in self.runtimes:
+            raise DefinitionError(f"module {definition.name!r} is already launched")
+        for other in definition.mirrored_modules():
+            if other not in self.runtimes:
+                raise DefinitionError(f"module {definition.name!r} mirrors {other!r}: launch {other!r} first")
+        directory = self.data_dir / definition.name
+        tasks = _remembered_task_count(directory, tasks)
+        runtime = ModuleRuntime(definition, tasks, directory, self._open_task_store, self.fsync)
+        self.runtimes[definition.name] = runtime
+        for spec in definition.streams.values():
+            self._start(runtime, StreamRunner(self, runtime, spec))
+        for mspec in definition.microbatches.values():
+            self._start(runtime, MicrobatchRunner(self, runtime, mspec))
+        self._start_ticks(runtime)
+        return runtime
+
+    def _open_task_store(self, module: str, task: int) -> KVStore:
+        if self.store_kind == "memory":
+            return open_store(f"memory://{self.data_dir.resolve()}/{module}/{task}")
+        path = self.data_dir / module / "tasks" / str(task) / "pstates"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open_store(f"rocksdb://{path.resolve()}")
+
+    def _start(self, runtime: ModuleRuntime, runner: Runner) -> None:
+        self.runners[(runtime.name, runner.name)] = runner
+        qualified = f"{runtime.name}/{runner.name}"
+        watched: set[int] = set()
+        for assignment in runner.assignments:
+            if isinstance(runner, StreamRunner):
+                self._consumers.setdefault((assignment.depot_module, assignment.depot), set()).add(qualified)
+            if id(assignment.log) not in watched:
+                watched.add(id(assignment.log))
+                assignment.log.add_durable_listener(_waker(runner))
+        self._loops.append(asyncio.get_running_loop().create_task(self._drive(runner)))
+
+    async def _drive(self, runner: Runner) -> None:
+        """Run `runner` whenever a source partition has durable records and it is not paused."""
+        module = runner.runtime.name
+        try:
+            while not self._closed:
+                await runner.wake.wait()
+                runner.wake.clear()
+                while not self._closed:
+                    await self.controls.wait_unpaused(module, runner.name)
+                    self._busy += 1
+                    try:
+                        progressed = await runner.run_pass()
+                    finally:
+                        self._busy -= 1
+                    if not progressed:
+                        break
+                    await asyncio.sleep(0)  # let appenders and other topologies in between passes
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # an engine bug: surface it to waiting tests instead of hanging
+            log.exception("topology %s/%s stopped", module, runner.name)
+            self._failures.append(exc)
+            self.controls.notify()
+
+    async def close(self) -> None:
+        """Stop every topology, fail pending acks, flush logs and close stores. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self.acks.fail_all(TuskError("cluster closed before the record was processed"))
+        for runtime in self.runtimes.values():
+            await runtime.close()
+
+    async def __aenter__(self) -> InProcessCluster:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # -- lookups ---------------------------------------------------------------------------------------
+
+    def runtime(self, module: str | None) -> ModuleRuntime:
+        """The launched runtime of `module`."""
+        runtime = self.runtimes.get(module or "")
+        if runtime is None:
+            known = ", ".join(sorted(self.runtimes)) or "none"
+            raise UnknownModuleError(f"no module {module!r} is launched (launched: {known})")
+        return runtime
+
+    def runner(self, module: str, topology: str) -> Runner:
+        """The runner of `module`'s `topology`."""
+        runner = self.runners.get((module, topology))
+        if runner is None:
+            self.runtime(module)
+            raise DefinitionError(f"module {module!r} has no topology {topology!r}")
+        return runner
+
+    def routed_pstate(self, module: str, name: str) -> RoutedPState:
+        """Synchronous routed reads of `module`'s PState `name` (used by mirrors and the client)."""
+        return RoutedPState(self.runtime(module), name)
+
+    # -- client API ------------------------------------------------------------------------------------
+
+    async def append(self, module: str, depot: str, record: object, ack: Ack = Ack.PROCESSED) -> AppendResult:
+        """Append `record` to `module`'s `depot` and wait as `ack` says."""
+        runtime = self.runtime(module)
+        spec, depot_log = runtime.depot(depot)
+        if spec.is_internal:
+            raise InternalDepotError(
+                f"depot {depot!r} of module {module!r} is internal: only its topologies may append to it"
+            )
+        payload = encode_record(record, spec.max_record_bytes, depot)
+        partition = runtime.partition_for(spec, record, None)
+        receipt = depot_log.append(partition, payload, self.clock.now_ms())
+        if ack is Ack.NONE:
+            return AppendResult(partition, receipt.offset)
+        processed = None
+        if ack is Ack.PROCESSED:
+            consumers = self._consumers.get((module, depot), set())
+            processed = self.acks.register((module, depot, partition), receipt.offset, consumers)
+        await receipt.durable
+        if processed is None:
+            return AppendResult(partition, receipt.offset)
+        return AppendResult(partition, receipt.offset, await processed)
+
+    def pstate(self, module: str, name: str) -> ClientPState:
+        """A routed, read-only async handle on `module`'s PState `name`."""
+        return EmbeddedClientPState(self.routed_pstate(module, name))
+
+    async def query(self, module: str, name: str, *args: Any) -> Any:
+        """Invoke `module`'s query `name`."""
+        runtime = self.runtime(module)
+        spec = runtime.definition.queries.get(name)
+        if spec is None:
+            known = ", ".join(sorted(runtime.definition.queries)) or "none"
+            raise UnknownQueryError(f"module {module!r} has no query {name!r} (it declares: {known})")
+        if spec.route.fans_out:
+            results = [spec.fn(EmbeddedReadContext(self, runtime, t), *args) for t in range(runtime.tasks)]
+            assert spec.route.combine is not None
+            return spec.route.combine(results)
+        key_arg = spec.route.key_arg or 0
+        if len(args) <= key_arg:
+            raise TypeError(f"query {module}/{name} is routed by argument {key_arg}; got {len(args)} arguments")
+        task = runtime.task_of(args[key_arg])
+        return spec.fn(EmbeddedReadContext(self, runtime, task), *args)
+
+    # -- ticks -----------------------------------------------------------------------------------------
+
+    def _start_ticks(self, runtime: ModuleRuntime) -> None:
+        ticks = [spec for spec in runtime.definition.depots.values() if spec.tick_ms]
+        now = self.clock.now_ms()
+        for spec in ticks:
+            assert spec.tick_ms is not None
+            self._tick_due[(runtime.name, spec.name)] = now + spec.tick_ms
+        if ticks and not isinstance(self.clock, FakeClock):
+            self._loops.append(asyncio.get_running_loop().create_task(self._tick_loop()))
+
+    async def _tick_loop(self) -> None:
+        while not self._closed:
+            now = self.clock.now_ms()
+            wait = min(self._tick_due.values()) - now
+            if wait > 0:
+                await self.clock.sleep_ms(wait)
+            self._fire_due_ticks(self.clock.now_ms())
+
+    def _fire_due_ticks(self, now_ms: int) -> None:
+        """Append the time to every partition of each tick depot whose interval has elapsed."""
+        for (module, depot), due in list(self._tick_due.items()):
+            if due > now_ms:
+                continue
+            runtime = self.runtimes[module]
+            spec, depot_log = runtime.depot(depot)
+            assert spec.tick_ms is not None
+            for partition in range(depot_log.partitions):
+                depot_log.append(partition, encode_record(now_ms), now_ms)
+            self._tick_due[(module, depot)] = now_ms + spec.tick_ms
+
+    # -- for controls ----------------------------------------------------------------------------------
+
+    async def flush_logs(self) -> None:
+        """Wait until every appended record of every depot is durable."""
+        for runtime in self.runtimes.values():
+            for depot_log in runtime.logs.values():
+                await depot_log.flush()
+
+    def quiescent(self) -> bool:
+        """Whether no topology pass is running right now."""
+        return self._busy == 0
+
+    def raise_failures(self) -> None:
+        """Re-raise the first failure of a topology loop, or of a microbatch that keeps failing."""
+        if self._failures:
+            raise self._failures[0]
+        for (module, name), runner in self.runners.items():
+            failing = getattr(runner, "failing", None)
+            if failing is not None and failing[0] >= STUCK_AFTER_ATTEMPTS:
+                raise TopologyStuckError(
+                    f"microbatch {module}/{name} failed {failing[0]} times in a row; last error: {failing[1]!r}"
+                ) from failing[1]
+
+    def describe_backlog(self) -> str:
+        """Backlog per topology, for timeout messages."""
+        return ", ".join(f"{m}/{t}: {r.backlog()}" for (m, t), r in self.runners.items()) or "no topologies"
+
+
+def _waker(runner: Runner) -> Callable[[int, int], None]:
+    """A durable listener that wakes `runner` when its source gets new durable records."""
+
+    def wake(_partition: int, _durable_end: int) -> None:
+        runner.wake.set()
+
+    return wake
+
+
+def _remembered_task_count(directory: Path, tasks: int) -> int:
+    """Record the task count on first launch; refuse a different one later (no resharding yet)."""
+    meta = directory / "module.meta"
+    if meta.exists():
+        stored = int(json.loads(meta.read_text())["tasks"])
+        if stored != tasks:
+            raise DefinitionError(
+                f"{directory.name} was launched with {stored} tasks; relaunch it with {stored} (got {tasks})"
+            )
+        return stored
+    directory.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps({"tasks": tasks}))
+    return tasks

@@ -1,0 +1,408 @@
+"""Typed views of PStates over a store column: what topologies write and queries read.
+
+`bind(spec, reader, writer)` picks the view class for the schema. `reader` is the read path: the store
+itself (committed state, what every other topology and query sees) or the owning topology's
+`Transaction` (committed state plus its own uncommitted writes). `writer` is that same transaction, or None
+for a read-only view whose writes raise `PStateWriteError`. A writable view must read through its own
+transaction: the sizes of subindexed collections are kept exact by reading before writing, and those reads
+must see the writes made earlier in the transaction.
+
+Keys are encoded with `pstates.keycodec`, values with msgpack; `pstates.schema` documents the layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias, TypeVar
+
+import msgpack
+
+from pstates.errors import PStateWriteError, SchemaError
+from pstates.keycodec import PREFIX_END, Key, encode_key, suffix_decoder
+from pstates.schema import (
+    ELEMENTS,
+    LINKED_MEMBERS,
+    LINKED_ORDER,
+    CappedNewestFirst,
+    LinkedSet,
+    Map,
+    PStateSpec,
+    SortedMap,
+    SortedSet,
+    key_guard,
+    unpack,
+    value_packer,
+)
+from pstates.store import KVReader
+from pstates.transaction import Transaction
+
+_Inner = TypeVar("_Inner", SortedMap, SortedSet)
+
+_pack_meta = msgpack.Packer(use_bin_type=True).pack
+_unpackb = msgpack.unpackb  # called inline on hot paths; `schema.unpack` documents the options
+
+
+class PStateBase:
+    """The column, read path and optional writer of one PState view."""
+
+    def __init__(self, spec: PStateSpec, reader: KVReader, writer: Transaction | None) -> None:
+        if writer is not None and reader is not writer:
+            raise ValueError(f"PState {spec.name}: a writable view must read through its own transaction")
+        self.spec = spec
+        self.name = spec.name
+        self._reader = reader
+        self._writer = writer
+        self._column = reader.column(spec.name)
+        # Bound once: the hot paths then cost one attribute load per store call.
+        self._get = reader.get
+        self._multi_get = reader.multi_get
+        self._range = reader.range
+        self._check_key = self._key_guard("key", getattr(spec.schema, "key_type", object))
+
+    @property
+    def writable(self) -> bool:
+        """Whether this view belongs to the owning topology's transaction."""
+        return self._writer is not None
+
+    def __repr__(self) -> str:
+        mode = "writable" if self._writer is not None else "read-only"
+        return f"{type(self).__name__}({self.name!r}, {mode})"
+
+    def _writable(self) -> Transaction:
+        if self._writer is None:
+            raise PStateWriteError(
+                f"PState {self.name} can only be written by its owning topology: "
+                "this view is read-only (bind it with the topology's transaction to write)"
+            )
+        return self._writer
+
+    def _key_guard(self, role: str, declared: object) -> Callable[[object], None]:
+        return key_guard(self.name, role, declared)
+
+    def _value_packer(self, role: str, declared: object) -> Callable[[object], bytes]:
+        return value_packer(self.name, role, declared)
+
+
+class MapPState(PStateBase):
+    """A `Map[K, V]` PState with plain values."""
+
+    def __init__(self, spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> None:
+        schema = spec.schema
+        if not isinstance(schema, Map) or isinstance(schema.value, SortedMap | SortedSet):
+            raise SchemaError(f"PState {spec.name} is not a Map with plain values: {schema!r}")
+        super().__init__(spec, reader, writer)
+        self._decode_key = suffix_decoder(schema.key_type)
+        self._pack = self._value_packer("value", schema.value)
+
+    def get(self, key: Key, default: Any = None) -> Any:
+        """Value of `key`, or `default`."""
+        raw = self._get(self._column, encode_key(key))
+        if raw is None:
+            return default
+        return _unpackb(raw, strict_map_key=False)
+
+    def multi_get(self, keys: Iterable[Key], default: Any = None) -> list[Any]:
+        """Values of `keys`, in order, `default` where absent."""
+        raws = self._multi_get(self._column, [encode_key(key) for key in keys])
+        return [default if raw is None else unpack(raw) for raw in raws]
+
+    def contains(self, key: Key) -> bool:
+        """Whether `key` has a value."""
+        return self._get(self._column, encode_key(key)) is not None
+
+    def range(
+        self, start: Key = None, end: Key = None, *, reverse: bool = False, limit: int | None = None
+    ) -> list[tuple[Any, Any]]:
+        """Pairs with `start <= key < end` (None: unbounded), in key order or reversed."""
+        low = None if start is None else encode_key(start)
+        high = None if end is None else encode_key(end)
+        decode = self._decode_key
+        pairs = self._range(self._column, low, high, reverse=reverse, limit=limit)
+        return [(decode(key, 0), _unpackb(raw, strict_map_key=False)) for key, raw in pairs]
+
+    def put(self, key: Key, value: Any) -> None:
+        """Set `key` to `value`."""
+        writer = self._writable()
+        self._check_key(key)
+        writer.put(self._column, encode_key(key), self._pack(value))
+
+    def put_many(self, items: Iterable[tuple[Key, Any]]) -> None:
+        """Set every `(key, value)` of `items`, in order."""
+        put, column = self._writable().put, self._column
+        check_key, pack = self._check_key, self._pack
+        for key, value in items:
+            check_key(key)
+            put(column, encode_key(key), pack(value))
+
+    def delete(self, key: Key) -> None:
+        """Remove `key` (no error if absent)."""
+        writer = self._writable()
+        self._check_key(key)
+        writer.delete(self._column, encode_key(key))
+
+
+class _Collection(PStateBase):
+    """Shared by every subindexed view: the size kept at the bare outer key, and whole-collection delete."""
+
+    def size(self, key: Key) -> int:
+        """Number of elements in the collection at `key` (0 if there is none)."""
+        raw = self._get(self._column, encode_key(key))
+        return 0 if raw is None else int(unpack(raw)[0])
+
+    def delete(self, key: Key) -> None:
+        """Remove the whole collection at `key`, its metadata included."""
+        writer = self._writable()
+        self._check_key(key)
+        outer = encode_key(key)
+        writer.delete_range(self._column, outer, outer + PREFIX_END)
+
+    def _resize(self, writer: Transaction, outer: bytes, delta: int) -> int:
+        raw = self._get(self._column, outer)
+        size = (0 if raw is None else int(unpack(raw)[0])) + delta
+        if size:
+            writer.put(self._column, outer, _pack_meta([size]))
+        else:
+            writer.delete(self._column, outer)  # an empty collection leaves no key behind
+        return size
+
+    def _put_element(self, writer: Transaction, outer: bytes, element: bytes, raw: bytes) -> int:
+        """Store one element; return the new size, or 0 if the element already existed."""
+        is_new = self._get(self._column, element) is None
+        writer.put(self._column, element, raw)
+        return self._resize(writer, outer, 1) if is_new else 0
+
+    def _remove_element(self, writer: Transaction, outer: bytes, element: bytes) -> bool:
+        if self._get(self._column, element) is None:
+            return False
+        writer.delete(self._column, element)
+        self._resize(writer, outer, -1)
+        return True
+
+    def _bounds(self, prefix: bytes, start: Key, end: Key) -> tuple[bytes, bytes]:
+        low = prefix if start is None else prefix + encode_key(start)
+        high = prefix + PREFIX_END if end is None else prefix + encode_key(end)
+        return low, high
+
+
+class SortedMapPState(_Collection):
+    """A `Map[K, SortedMap[K2, V]]` PState."""
+
+    def __init__(self, spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> None:
+        inner = _inner(spec, SortedMap)
+        super().__init__(spec, reader, writer)
+        self._check_sub = self._key_guard("sorted map key", inner.key_type)
+        self._decode_sub = suffix_decoder(inner.key_type)
+        self._pack = self._value_packer("value", inner.value_type)
+
+    def get(self, key: Key, sub: Key, default: Any = None) -> Any:
+        """Value at `sub` in the map at `key`, or `default`."""
+        raw = self._get(self._column, encode_key(key) + ELEMENTS + encode_key(sub))
+        return default if raw is None else unpack(raw)
+
+    def contains(self, key: Key, sub: Key) -> bool:
+        """Whether the map at `key` has `sub`."""
+        return self._get(self._column, encode_key(key) + ELEMENTS + encode_key(sub)) is not None
+
+    def range(
+        self, key: Key, start: Key = None, end: Key = None, *, reverse: bool = False, limit: int | None = None
+    ) -> list[tuple[Any, Any]]:
+        """Pairs of the map at `key` with `start <= sub < end` (None: unbounded), in order or reversed."""
+        prefix = encode_key(key) + ELEMENTS
+        low, high = self._bounds(prefix, start, end)
+        offset, decode = len(prefix), self._decode_sub
+        pairs = self._range(self._column, low, high, reverse=reverse, limit=limit)
+        return [(decode(element, offset), _unpackb(raw, strict_map_key=False)) for element, raw in pairs]
+
+    def put(self, key: Key, sub: Key, value: Any) -> None:
+        """Set `sub` to `value` in the map at `key`."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_sub(sub)
+        outer = encode_key(key)
+        self._put_element(writer, outer, outer + ELEMENTS + encode_key(sub), self._pack(value))
+
+    def remove(self, key: Key, sub: Key) -> bool:
+        """Remove `sub` from the map at `key`; return whether it was there."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_sub(sub)
+        outer = encode_key(key)
+        return self._remove_element(writer, outer, outer + ELEMENTS + encode_key(sub))
+
+
+class SortedSetPState(_Collection):
+    """A `Map[K, SortedSet[M]]` PState."""
+
+    def __init__(self, spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> None:
+        inner = _inner(spec, SortedSet)
+        super().__init__(spec, reader, writer)
+        self._check_member = self._key_guard("member", inner.member_type)
+        self._decode_member = suffix_decoder(inner.member_type)
+
+    def contains(self, key: Key, member: Key) -> bool:
+        """Whether the set at `key` has `member`."""
+        return self._get(self._column, encode_key(key) + ELEMENTS + encode_key(member)) is not None
+
+    def range(
+        self, key: Key, start: Key = None, end: Key = None, *, reverse: bool = False, limit: int | None = None
+    ) -> list[Any]:
+        """Members of the set at `key` with `start <= member < end` (None: unbounded), sorted or reversed."""
+        prefix = encode_key(key) + ELEMENTS
+        low, high = self._bounds(prefix, start, end)
+        offset, decode = len(prefix), self._decode_member
+        pairs = self._range(self._column, low, high, reverse=reverse, limit=limit)
+        return [decode(element, offset) for element, _ in pairs]
+
+    def add(self, key: Key, member: Key) -> bool:
+        """Add `member` to the set at `key`; return whether it was new."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_member(member)
+        outer = encode_key(key)
+        return self._put_element(writer, outer, outer + ELEMENTS + encode_key(member), b"") > 0
+
+    def remove(self, key: Key, member: Key) -> bool:
+        """Remove `member` from the set at `key`; return whether it was there."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_member(member)
+        outer = encode_key(key)
+        return self._remove_element(writer, outer, outer + ELEMENTS + encode_key(member))
+
+
+class CappedNewestFirstPState(_Collection):
+    """Per key, at most `cap` items by item key, read newest (largest) first: timelines, notifications."""
+
+    def __init__(self, spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> None:
+        schema = spec.schema
+        if not isinstance(schema, CappedNewestFirst):
+            raise SchemaError(f"PState {spec.name} is not a CappedNewestFirst: {schema!r}")
+        super().__init__(spec, reader, writer)
+        self.cap = schema.cap
+        self._check_item = self._key_guard("item key", schema.item_key_type)
+        self._decode_item = suffix_decoder(schema.item_key_type)
+        self._pack = self._value_packer("value", schema.value_type)
+
+    def add(self, key: Key, item_key: Key, value: Any) -> None:
+        """Set `item_key` to `value` under `key`, then drop the smallest item keys beyond the cap."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_item(item_key)
+        outer = encode_key(key)
+        prefix = outer + ELEMENTS
+        size = self._put_element(writer, outer, prefix + encode_key(item_key), self._pack(value))
+        if size > self.cap:
+            oldest = list(self._range(self._column, prefix, prefix + PREFIX_END, limit=size - self.cap))
+            for element, _ in oldest:
+                writer.delete(self._column, element)
+            self._resize(writer, outer, -len(oldest))
+
+    def newest(self, key: Key, limit: int | None = None, before: Key = None) -> list[tuple[Any, Any]]:
+        """Items under `key`, newest first, only those with item key < `before` if given (max_id paging)."""
+        prefix = encode_key(key) + ELEMENTS
+        low, high = self._bounds(prefix, None, before)
+        offset, decode = len(prefix), self._decode_item
+        pairs = self._range(self._column, low, high, reverse=True, limit=limit)
+        return [(decode(element, offset), _unpackb(raw, strict_map_key=False)) for element, raw in pairs]
+
+    def get(self, key: Key, item_key: Key, default: Any = None) -> Any:
+        """Value of `item_key` under `key`, or `default`."""
+        raw = self._get(self._column, encode_key(key) + ELEMENTS + encode_key(item_key))
+        return default if raw is None else unpack(raw)
+
+    def remove(self, key: Key, item_key: Key) -> bool:
+        """Remove `item_key` under `key`; return whether it was there."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_item(item_key)
+        outer = encode_key(key)
+        return self._remove_element(writer, outer, outer + ELEMENTS + encode_key(item_key))
+
+
+class LinkedSetPState(_Collection):
+    """Per key, a set that remembers insertion order: an order index and a membership index."""
+
+    def __init__(self, spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> None:
+        schema = spec.schema
+        if not isinstance(schema, LinkedSet):
+            raise SchemaError(f"PState {spec.name} is not a LinkedSet: {schema!r}")
+        super().__init__(spec, reader, writer)
+        self._check_member = self._key_guard("member", schema.member_type)
+        self._decode_member = suffix_decoder(schema.member_type)
+
+    def add(self, key: Key, member: Key) -> bool:
+        """Append `member` to the set at `key` unless present; return whether it was new."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_member(member)
+        outer, encoded_member = encode_key(key), encode_key(member)
+        membership = outer + LINKED_MEMBERS + encoded_member
+        if self._get(self._column, membership) is not None:
+            return False
+        size, sequence = self._meta(outer)
+        encoded_sequence = encode_key(sequence)
+        writer.put(self._column, outer + LINKED_ORDER + encoded_sequence, encoded_member)
+        writer.put(self._column, membership, encoded_sequence)
+        writer.put(self._column, outer, _pack_meta([size + 1, sequence + 1]))
+        return True
+
+    def remove(self, key: Key, member: Key) -> bool:
+        """Remove `member` from the set at `key`; return whether it was there."""
+        writer = self._writable()
+        self._check_key(key)
+        self._check_member(member)
+        outer = encode_key(key)
+        membership = outer + LINKED_MEMBERS + encode_key(member)
+        encoded_sequence = self._get(self._column, membership)
+        if encoded_sequence is None:
+            return False
+        writer.delete(self._column, membership)
+        writer.delete(self._column, outer + LINKED_ORDER + encoded_sequence)
+        size, sequence = self._meta(outer)
+        if size > 1:
+            writer.put(self._column, outer, _pack_meta([size - 1, sequence]))
+        else:
+            writer.delete(self._column, outer)  # numbering restarts once the set is empty
+        return True
+
+    def contains(self, key: Key, member: Key) -> bool:
+        """Whether the set at `key` has `member`."""
+        return self._get(self._column, encode_key(key) + LINKED_MEMBERS + encode_key(member)) is not None
+
+    def members(self, key: Key, limit: int | None = None, reverse: bool = False) -> list[Any]:
+        """Members of the set at `key` in insertion order (newest first if `reverse`)."""
+        prefix = encode_key(key) + LINKED_ORDER
+        pairs = self._range(self._column, prefix, prefix + PREFIX_END, reverse=reverse, limit=limit)
+        decode = self._decode_member
+        return [decode(encoded_member, 0) for _, encoded_member in pairs]
+
+    def _meta(self, outer: bytes) -> tuple[int, int]:
+        raw = self._get(self._column, outer)
+        if raw is None:
+            return 0, 0
+        size, sequence = unpack(raw)
+        return int(size), int(sequence)
+
+
+def _inner(spec: PStateSpec, kind: type[_Inner]) -> _Inner:
+    schema = spec.schema
+    if not isinstance(schema, Map) or not isinstance(schema.value, kind):
+        raise SchemaError(f"PState {spec.name} is not a Map of {kind.__name__}: {schema!r}")
+    return schema.value
+
+
+PStateView: TypeAlias = MapPState | SortedMapPState | SortedSetPState | CappedNewestFirstPState | LinkedSetPState
+
+
+def bind(spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> PStateView:
+    """Return the view of `spec` that reads through `reader` and, if given, writes through `writer`."""
+    schema = spec.schema
+    if isinstance(schema, CappedNewestFirst):
+        return CappedNewestFirstPState(spec, reader, writer)
+    if isinstance(schema, LinkedSet):
+        return LinkedSetPState(spec, reader, writer)
+    if isinstance(schema.value, SortedMap):
+        return SortedMapPState(spec, reader, writer)
+    if isinstance(schema.value, SortedSet):
+        return SortedSetPState(spec, reader, writer)
+    return MapPState(spec, reader, writer)

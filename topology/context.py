@@ -1,0 +1,118 @@
+"""What a topology or query function sees while it runs: the contexts' interfaces.
+
+Module code is written against these protocols only. The embedded cluster implements them today and the
+distributed runtime implements them on Kafka, so a module never learns which runtime runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pstates.errors import TuskError
+
+
+class RecordRejected(TuskError):
+    """Raised by a stream handler to refuse a record deterministically (e.g. "username taken").
+
+    The record is not retried and none of its writes are kept; an appender waiting with `Ack.PROCESSED`
+    gets this exception back.
+    """
+
+
+class StepNotFoundError(TuskError, KeyError):
+    """A hop named a step its topology does not declare."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown step"
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The records one task takes from one depot partition in one microbatch, in offset order."""
+
+    depot: str
+    partition: int
+    start_offset: int
+    values: Sequence[Any]
+    timestamps_ms: Sequence[int]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+class ReadContext(Protocol):
+    """Reads available on one task: its PStates (committed state) and task globals."""
+
+    @property
+    def task(self) -> int:
+        """The task this code runs on."""
+        ...
+
+    @property
+    def tasks(self) -> int:
+        """How many tasks the module was launched with."""
+        ...
+
+    def pstate(self, name: str, module: str | None = None) -> Any:
+        """This task's view of PState `name` (of another `module` for a mirror); see `pstates.pstate`."""
+        ...
+
+    def task_global(self, name: str) -> Any:
+        """This task's instance of the task global `name`."""
+        ...
+
+    def task_of(self, key: object) -> int:
+        """The task that owns `key` (the one a hop or a query routed by `key` goes to)."""
+        ...
+
+
+class TopologyContext(ReadContext, Protocol):
+    """What stream and microbatch code may do besides reading: write its PStates, hop, append."""
+
+    def hop(self, key: object, step: str | Callable[..., Any], payload: object) -> None:
+        """Run `step(ctx, payload)` on the task owning `key`, with that task's PStates."""
+        ...
+
+    def hop_to_task(self, task: int, step: str | Callable[..., Any], payload: object) -> None:
+        """Run `step(ctx, payload)` on task `task`."""
+        ...
+
+    def hop_all(self, step: str | Callable[..., Any], payload: object) -> None:
+        """Run `step(ctx, payload)` on every task."""
+        ...
+
+    def append(self, depot: str, record: object) -> None:
+        """Append `record` to a depot of this module (at-least-once: a retried record appends again)."""
+        ...
+
+    @property
+    def time_ms(self) -> int:
+        """Append time of the record being processed: the only clock a deterministic topology may read."""
+        ...
+
+
+class StreamContext(TopologyContext, Protocol):
+    """Context of a stream topology, one record at a time."""
+
+    @property
+    def offset(self) -> int:
+        """Offset of the record being processed in its depot partition."""
+        ...
+
+
+class BatchContext(TopologyContext, Protocol):
+    """Context of a microbatch topology, one batch per task at a time."""
+
+    @property
+    def batch_id(self) -> int:
+        """Id of this microbatch, the same on a retry: use it to deduplicate in-memory side effects."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this batch's PState writes are committed (never for an aborted attempt)."""
+        ...
+
+
+QueryContext = ReadContext
