@@ -18,8 +18,11 @@ A retry of a failed attempt keeps the batch id, so in-memory side effects can be
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +32,7 @@ from cluster.contexts import EmbeddedTopologyContext, Round
 from cluster.redo import apply_operations, operations_of
 from cluster.runtime import ModuleRuntime, batch_id_key
 from cluster.sources import Assignment, assign_sources
-from depots.codec import decode_record
+from depots.codec import decode_records
 from topology.context import Batch
 from topology.module import MicrobatchTopologySpec
 
@@ -106,7 +109,8 @@ class MicrobatchRunner:
         attempt = 0
         while True:
             try:
-                await self._run_batch(batch_id, plan)
+                with paused_cyclic_gc():
+                    await self._run_batch(batch_id, plan)
                 break
             except Exception as exc:  # an injected fault, a module bug, a full disk: retry the same batch
                 if self._redo_is_for(batch_id):
@@ -149,7 +153,7 @@ class MicrobatchRunner:
             assignment.depot,
             assignment.partition,
             start,
-            [decode_record(e.payload) for e in entries],
+            decode_records([e.payload for e in entries]),
             [e.timestamp_ms for e in entries],
         )
 
@@ -198,6 +202,25 @@ class MicrobatchRunner:
             return False
         record = msgpack.unpackb(self.redo_path.read_bytes(), raw=False, strict_map_key=False)
         return bool(record["batch_id"] == batch_id)
+
+
+@contextlib.contextmanager
+def paused_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one batch; reference counting still frees what the batch drops.
+
+    A batch decodes and builds up to hundreds of thousands of containers that live until it ends. With the
+    collector on, their allocation triggers collections that rescan all of them again and again (measured on
+    200k records: the whole batch ran at a third of raw rocksdict instead of half). Paused, they die by
+    reference count when the batch ends and the collector never sees them. The pause lasts one batch.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _write_durably(path: Path, data: bytes) -> None:

@@ -70,6 +70,11 @@ _STR_PREFIX = bytes([STR_TAG])
 _TUPLE_PREFIX = bytes([TUPLE_TAG])
 _TERMINATOR = bytes([END])
 
+# For bulk encoders that inline the int case (see `MapPState.put_many`): an int key's encoding is
+# `PACK_TAGGED_U64(INT_TAG, key + INT_OFFSET)`, and `struct.error` means it is outside 64 bits.
+PACK_TAGGED_U64 = _pack_tagged_u64
+INT_OFFSET = _INT_OFFSET
+
 Decoder: TypeAlias = Callable[[bytes, int], tuple[Key, int]]
 
 

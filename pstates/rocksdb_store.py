@@ -13,7 +13,7 @@ Range iterators must still be dropped (or exhausted) before the same path can be
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, islice, repeat, takewhile
 from typing import NoReturn, TypeAlias, cast
 
@@ -63,6 +63,12 @@ class RocksWriteBatch(WriteBatch):
     def put(self, column: ColumnHandle, key: bytes, value: bytes) -> None:
         """Set `key` to `value` in `column` when the batch is written."""
         self.raw.put(key, value, _family(column))
+
+    def put_many(self, column: ColumnHandle, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        """Set every `(key, value)` of `pairs` in `column`, resolving the column family once."""
+        put, family = self.raw.put, _family(column)
+        for key, value in pairs:
+            put(key, value, family)
 
     def delete(self, column: ColumnHandle, key: bytes) -> None:
         """Remove `key` from `column` when the batch is written (no error if absent)."""

@@ -12,7 +12,7 @@ Pick one with `open_store(url)`: `memory://NAME` or `rocksdb:///absolute/path`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NewType, Protocol
 
 # An opaque handle a store hands out for one of its columns; only that store may interpret it.
@@ -49,6 +49,11 @@ class WriteBatch(ABC):
     @abstractmethod
     def put(self, column: ColumnHandle, key: bytes, value: bytes) -> None:
         """Set `key` to `value` in `column` when the batch is written."""
+
+    def put_many(self, column: ColumnHandle, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        """Set every `(key, value)` of `pairs` in `column` (stores override this with a faster loop)."""
+        for key, value in pairs:
+            self.put(column, key, value)
 
     @abstractmethod
     def delete(self, column: ColumnHandle, key: bytes) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from operator import itemgetter
 from typing import Literal, TypeAlias
@@ -40,21 +40,21 @@ _first = itemgetter(0)
 class Overlay:
     """One column's buffered writes (see the module docstring for the invariants)."""
 
-    __slots__ = ("_pending", "_sorted", "ends", "starts", "values")
+    __slots__ = ("_sorted", "ends", "pending_keys", "starts", "values")
 
     def __init__(self) -> None:
         self.values: dict[bytes, bytes | None] = {}
         self.starts: list[bytes] = []  # cleared intervals [starts[i], ends[i]), sorted and disjoint
         self.ends: list[bytes] = []
-        # Sorted view of `values`' keys, built lazily: write bursts only append to `_pending`.
+        # Sorted view of `values`' keys, built lazily: write bursts only append to `pending_keys`.
         self._sorted = SortedList()
-        self._pending: list[bytes] = []
+        self.pending_keys: list[bytes] = []
 
     def put(self, key: bytes, value: bytes | None) -> None:
         """Buffer `value` for `key` (None: a delete)."""
         values = self.values
         if key not in values:
-            self._pending.append(key)
+            self.pending_keys.append(key)
         values[key] = value
 
     def delete_range(self, start: bytes, end: bytes) -> None:
@@ -79,9 +79,9 @@ class Overlay:
 
     def sorted_keys(self) -> SortedList:
         """Every written key, sorted."""
-        if self._pending:
-            self._sorted.update(self._pending)
-            self._pending = []
+        if self.pending_keys:
+            self._sorted.update(self.pending_keys)
+            self.pending_keys = []
         return self._sorted
 
     def visible_segments(self, start: bytes | None, end: bytes | None) -> list[Bounds]:
@@ -118,6 +118,9 @@ class Transaction:
     def __init__(self, store: KVStore) -> None:
         self._store = store
         self._overlays: dict[ColumnHandle, Overlay] = {}
+        # `put_many` pairs not yet folded into the overlays. They are always the newest writes: any other
+        # access folds them first. A commit with nothing else to do writes them straight to the batch.
+        self._bulk: dict[ColumnHandle, list[tuple[bytes, bytes]]] = {}
         self._writes = 0
         self._finished = False
 
@@ -151,6 +154,8 @@ class Transaction:
         """Value of `key` including this transaction's writes, or None."""
         if self._finished:
             self._check_open()
+        if self._bulk and column in self._bulk:
+            self._fold_bulk(column)
         overlay = self._overlays.get(column)
         if overlay is not None and overlay.decides(key):
             return overlay.values.get(key)
@@ -159,6 +164,8 @@ class Transaction:
     def multi_get(self, column: ColumnHandle, keys: Sequence[bytes]) -> list[bytes | None]:
         """Values of `keys` including this transaction's writes, in order, None where absent."""
         self._check_open()
+        if self._bulk and column in self._bulk:
+            self._fold_bulk(column)
         overlay = self._overlays.get(column)
         if overlay is None:
             return self._store.multi_get(column, keys)
@@ -181,6 +188,8 @@ class Transaction:
     ) -> Iterator[tuple[bytes, bytes]]:
         """Pairs with `start <= key < end` (None: unbounded) including this transaction's writes."""
         self._check_open()
+        if self._bulk and column in self._bulk:
+            self._fold_bulk(column)
         overlay = self._overlays.get(column)
         if overlay is None:
             return self._store.range(column, start, end, reverse=reverse, limit=limit)
@@ -198,6 +207,16 @@ class Transaction:
         """Set `key` to `value` in `column` on commit."""
         self._overlay(column).put(key, value)
 
+    def put_many(self, column: ColumnHandle, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        """Set every `(key, value)` of `pairs` in `column` on commit, in order (a later pair wins)."""
+        self._check_open()
+        buffered = self._bulk.setdefault(column, [])
+        before = len(buffered)
+        try:
+            buffered.extend(pairs)
+        finally:  # pairs produced before a failing one are written, as a loop of `put` would
+            self._writes += len(buffered) - before
+
     def delete(self, column: ColumnHandle, key: bytes) -> None:
         """Remove `key` from `column` on commit (no error if absent)."""
         self._overlay(column).put(key, None)
@@ -213,6 +232,8 @@ class Transaction:
         `(column, "delete_range", start, end)`.
         """
         self._check_open()
+        for column in list(self._bulk):
+            self._fold_bulk(column)
         return list(_operations(self._overlays))
 
     def commit(self, sync: bool = False) -> None:
@@ -220,34 +241,63 @@ class Transaction:
         self._check_open()
         self._finished = True
         overlays, self._overlays = self._overlays, {}
+        bulk, self._bulk = self._bulk, {}
         if self._writes:
-            self._store.write(self._batch_of(overlays), sync=sync)
+            self._store.write(self._batch_of(overlays, bulk), sync=sync)
 
     def abort(self) -> None:
         """Discard everything buffered."""
         self._check_open()
         self._finished = True
         self._overlays = {}
+        self._bulk = {}
 
     # --- internals ------------------------------------------------------------------------------------
 
+    def _fold_bulk(self, column: ColumnHandle) -> None:
+        """Move `column`'s `put_many` pairs into its overlay, in order, so reads and other writes see them.
+
+        Columns are independent, so only the column being touched is folded: the engine's offset write to its
+        meta column must not cost a pass over a microbatch's bulk writes.
+        """
+        pairs = self._bulk.pop(column)
+        overlay = self._overlays.get(column)
+        if overlay is None:
+            overlay = self._overlays[column] = Overlay()
+        put = overlay.put
+        for key, value in pairs:
+            put(key, value)
+
     def _overlay(self, column: ColumnHandle) -> Overlay:
         self._check_open()
+        if self._bulk and column in self._bulk:
+            self._fold_bulk(column)
         self._writes += 1
         overlay = self._overlays.get(column)
         if overlay is None:
             overlay = self._overlays[column] = Overlay()
         return overlay
 
-    def _batch_of(self, overlays: dict[ColumnHandle, Overlay]) -> WriteBatch:
+    def _batch_of(
+        self, overlays: dict[ColumnHandle, Overlay], bulk: dict[ColumnHandle, list[tuple[bytes, bytes]]]
+    ) -> WriteBatch:
+        # The same operations as `_operations`, in the same order, without a tuple per write: this is the
+        # commit of every microbatch. Each key appears once per column, so puts and deletes between
+        # different keys commute; range deletes go first, as they came before every surviving write.
         batch = self._store.new_batch()
-        for column, kind, key, value in _operations(overlays):
-            if kind == "put":
-                batch.put(column, key, value)  # type: ignore[arg-type]  # a put always has a value
-            elif kind == "delete":
+        for column, overlay in overlays.items():
+            for start, end in zip(overlay.starts, overlay.ends, strict=True):
+                batch.delete_range(column, start, end)
+            values = overlay.values
+            deleted = [key for key, value in values.items() if value is None]
+            if not deleted:
+                batch.put_many(column, values.items())  # type: ignore[arg-type]  # no None among them
+                continue
+            for key in deleted:
                 batch.delete(column, key)
-            else:
-                batch.delete_range(column, key, value)  # type: ignore[arg-type]  # and a range its end
+            batch.put_many(column, [(key, value) for key, value in values.items() if value is not None])
+        for column, pairs in bulk.items():  # newer than every overlay write: they go last, in order
+            batch.put_many(column, pairs)
         return batch
 
     @staticmethod

@@ -315,7 +315,7 @@ def test_a_failed_write_leaves_the_transaction_unchanged(store: KVStore) -> None
     txn, names = writable(store, NAMES, MapPState)
     with pytest.raises(SchemaError):
         names.put_many([(1, "ok"), (2, 2)])
-    assert len(txn) == 1  # items before the bad one were written, as a loop of puts would
+    assert len(txn) == 0  # put_many is all or nothing
     with pytest.raises(SchemaError):
         names.put(3, 3)
-    assert len(txn) == 1
+    assert len(txn) == 0
