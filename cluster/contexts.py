@@ -95,6 +95,10 @@ class EmbeddedReadContext:
         """This task's instance of task global `name`."""
         return self._runtime.task_global(self._task, name, self._context_for)
 
+    def query(self, module: str, name: str, *args: Any) -> Any:
+        """Invoke `module`'s query `name` (committed state of its owning tasks)."""
+        return self._cluster.run_query(module, name, args)
+
     def _context_for(self, task: int) -> EmbeddedReadContext:
         return EmbeddedReadContext(self._cluster, self._runtime, task)
 

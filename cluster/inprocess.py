@@ -268,15 +268,20 @@ class InProcessCluster(ClusterClient):
 
     async def query(self, module: str, name: str, *args: Any) -> Any:
         """Invoke `module`'s query `name`."""
+        return self.run_query(module, name, args)
+
+    def run_query(self, module: str, name: str, args: tuple[Any, ...]) -> Any:
+        """Run `module`'s query `name` on its owning task(s), synchronously (queries only read)."""
         runtime = self.runtime(module)
         spec = runtime.definition.queries.get(name)
         if spec is None:
             known = ", ".join(sorted(runtime.definition.queries)) or "none"
             raise UnknownQueryError(f"module {module!r} has no query {name!r} (it declares: {known})")
         if spec.route.fans_out:
-            results = [spec.fn(EmbeddedReadContext(self, runtime, t), *args) for t in range(runtime.tasks)]
             assert spec.route.combine is not None
-            return spec.route.combine(results)
+            return spec.route.combine(
+                [spec.fn(EmbeddedReadContext(self, runtime, t), *args) for t in range(runtime.tasks)]
+            )
         key_arg = spec.route.key_arg or 0
         if len(args) <= key_arg:
             raise TypeError(f"query {module}/{name} is routed by argument {key_arg}; got {len(args)} arguments")

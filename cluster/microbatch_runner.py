@@ -30,8 +30,8 @@ import msgpack
 
 from cluster.contexts import EmbeddedTopologyContext, Round
 from cluster.redo import apply_operations, operations_of
-from cluster.runtime import ModuleRuntime, batch_id_key
-from cluster.sources import Assignment, assign_sources
+from cluster.runtime import ModuleRuntime, batch_id_key, file_name_for
+from cluster.sources import Assignment, TopologyRunner
 from depots.codec import decode_records
 from topology.context import Batch
 from topology.module import MicrobatchTopologySpec
@@ -48,30 +48,22 @@ MAX_BACKOFF_S = 1.0
 PlanItem = tuple[Assignment, int, int]
 
 
-class MicrobatchRunner:
+class MicrobatchRunner(TopologyRunner):
     """The plan-process-commit loop of one microbatch topology over all of its tasks."""
 
     def __init__(self, cluster: InProcessCluster, runtime: ModuleRuntime, spec: MicrobatchTopologySpec) -> None:
-        self.cluster = cluster
         self.runtime = runtime
-        self.spec = spec
         self.name = spec.name
-        self.redo_path = runtime.directory / "microbatch" / f"{_safe(spec.name)}.redo"
+        self.redo_path = runtime.directory / "microbatch" / f"{file_name_for(spec.name)}.redo"
         self.redo_path.parent.mkdir(parents=True, exist_ok=True)
-        self.recover()
-        self.assignments: list[Assignment] = assign_sources(cluster, runtime, spec.name, dict(spec.sources))
+        self.recover()  # before reading offsets: a redo record may move them
+        super().__init__(cluster, runtime, spec, dict(spec.sources))
+        self.spec = spec
         self.last_batch_id = max(self._committed_batch_id(t) for t in range(runtime.tasks))
-        self.processed = 0
         self.batches = 0
         self._round = Round(runtime)
         # (attempts, last error) while the current batch keeps failing; tests' waits report it.
         self.failing: tuple[int, Exception] | None = None
-        self.wake = asyncio.Event()
-        self.wake.set()
-
-    def backlog(self) -> int:
-        """Durable records not yet processed."""
-        return sum(a.backlog for a in self.assignments)
 
     def _committed_batch_id(self, task: int) -> int:
         return self.runtime.committed_int(task, batch_id_key(self.name))
@@ -236,7 +228,3 @@ def _write_durably(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"

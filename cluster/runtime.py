@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -61,7 +62,7 @@ class ModuleRuntime:
         self.stores: list[KVStore] = [open_task_store(self.name, t) for t in range(tasks)]
         self.meta = [store.column(META_COLUMN) for store in self.stores]
         self.logs: dict[str, DepotLog] = {
-            name: SegmentLog.open(directory / "depots" / _safe(name), spec.partition_count(tasks), fsync=fsync)
+            name: SegmentLog.open(directory / "depots" / file_name_for(name), spec.partition_count(tasks), fsync=fsync)
             for name, spec in definition.depots.items()
         }
         self._owners: dict[str, tuple[TopologySpec, PStateSpec]] = definition.pstate_specs()
@@ -140,6 +141,14 @@ class ModuleRuntime:
             store.close()
 
 
-def _safe(name: str) -> str:
-    """File-system-safe folder name for a depot (`*statuses` -> `statuses`)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name.lstrip("*")) or "_"
+def file_name_for(name: str) -> str:
+    """A file-system-safe, collision-free folder or file name for a depot or topology name.
+
+    `*statuses` becomes `statuses`; a name that needed other changes gets its CRC appended, so `*a!` and
+    `*a?` do not share a folder.
+    """
+    stripped = name.lstrip("*")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stripped)
+    if safe == stripped and safe not in ("", ".", ".."):
+        return safe
+    return f"{safe}-{zlib.crc32(name.encode()):08x}"

@@ -1,12 +1,13 @@
-"""Which depot partitions each task of a topology consumes, and where its consumption stands."""
+"""Which depot partitions each task of a topology consumes, where it stands, and what every runner shares."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from depots.log import DepotLog
-from topology.module import DepotRef
+from topology.module import DepotRef, TopologySpec
 
 if TYPE_CHECKING:
     from cluster.inprocess import InProcessCluster
@@ -51,3 +52,23 @@ def assign_sources(
             start = runtime.committed_int(task, key)
             assignments.append(Assignment(task, owner.name, ref.name, partition, log, handler, key, start))
     return assignments
+
+
+class TopologyRunner:
+    """What the stream and microbatch runners share: their topology, its source assignments, progress."""
+
+    def __init__(
+        self, cluster: InProcessCluster, runtime: ModuleRuntime, spec: TopologySpec, sources: dict[DepotRef, Any]
+    ) -> None:
+        self.cluster = cluster
+        self.runtime = runtime
+        self.name = spec.name
+        self.qualified_name = f"{runtime.name}/{spec.name}"
+        self.assignments: list[Assignment] = assign_sources(cluster, runtime, spec.name, sources)
+        self.processed = 0  # records committed since launch: what `controls.wait_processed` counts
+        self.wake = asyncio.Event()  # set when a source partition gets durable records
+        self.wake.set()
+
+    def backlog(self) -> int:
+        """Durable records not yet processed."""
+        return sum(a.backlog for a in self.assignments)

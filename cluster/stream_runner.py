@@ -19,7 +19,7 @@ import msgpack
 from cluster.client import RecordFailedError
 from cluster.contexts import EmbeddedTopologyContext, Round
 from cluster.runtime import META_COLUMN, ModuleRuntime, dead_letter_key
-from cluster.sources import Assignment, assign_sources
+from cluster.sources import Assignment, TopologyRunner
 from depots.codec import decode_record
 from depots.log import LogEntry
 from topology.context import RecordRejected
@@ -34,23 +34,12 @@ GROUP_RECORDS = 1_000
 RETRY_BACKOFF_S = 0.01
 
 
-class StreamRunner:
+class StreamRunner(TopologyRunner):
     """The consume-process-commit loop of one stream topology over all of its tasks."""
 
     def __init__(self, cluster: InProcessCluster, runtime: ModuleRuntime, spec: StreamTopologySpec) -> None:
-        self.cluster = cluster
-        self.runtime = runtime
+        super().__init__(cluster, runtime, spec, dict(spec.sources))
         self.spec = spec
-        self.name = spec.name
-        self.qualified_name = f"{runtime.name}/{spec.name}"
-        self.assignments: list[Assignment] = assign_sources(cluster, runtime, spec.name, dict(spec.sources))
-        self.processed = 0
-        self.wake = asyncio.Event()
-        self.wake.set()
-
-    def backlog(self) -> int:
-        """Durable records not yet processed."""
-        return sum(a.backlog for a in self.assignments)
 
     async def run_pass(self) -> bool:
         """Process one group from every partition with a backlog; return whether anything was processed."""

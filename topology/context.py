@@ -67,6 +67,10 @@ class ReadContext(Protocol):
         """The task that owns `key` (the one a hop or a query routed by `key` goes to)."""
         ...
 
+    def query(self, module: str, name: str, *args: Any) -> Any:
+        """Invoke query `name` of `module` (this one or a mirrored one) and return its result."""
+        ...
+
 
 class TopologyContext(ReadContext, Protocol):
     """What stream and microbatch code may do besides reading: write its PStates, hop, append."""

@@ -90,6 +90,7 @@ class Reader(Module):
     def on_follow(self, ctx: StreamContext, record: dict[str, str]) -> int:
         followers = ctx.pstate("$$followers", module="social")
         count = int(followers.size(record["followee"]))
+        assert ctx.query("social", "followers", record["followee"]) == followers.range(record["followee"])
         ctx.pstate("$$follower_counts").put(record["followee"], count)
         return count
 
