@@ -4,7 +4,8 @@ Each engine figure has a raw twin measured in the same process on the same machi
 
 | engine operation                                   | raw rocksdict twin                                       |
 |----------------------------------------------------|----------------------------------------------------------|
-| depot append (each ack level)                      | WriteBatch puts of the same msgpack records, synced per group |
+| depot append, `Ack.NONE`                           | WriteBatch puts of the same records, groups of 256       |
+| depot append, `Ack.APPENDED` / `Ack.PROCESSED`     | the same, each group written with `sync=True`            |
 | stream topology: records/s into a Map PState       | WriteBatch put per record (packed key, msgpack value)    |
 | microbatch topology: records/s into a Map PState   | WriteBatch put per record (packed key, msgpack value)    |
 | PState point read (`MapPState.get`)                | `get(packed key)` + `msgpack.unpackb`                    |
@@ -169,6 +170,19 @@ async def _appends(cluster: InProcessCluster, depot: str, count: int, ack: Ack, 
     return _rate(per_worker * concurrency, time.perf_counter() - started)
 
 
+async def _append_batches(cluster: InProcessCluster, count: int, ack: Ack, batch: int = 1_000) -> float:
+    """Appends/s through `append_many`, `batch` records a call, 8 calls in flight."""
+    started = time.perf_counter()
+    batches = [[[i, _value(i)] for i in range(b, b + batch)] for b in range(0, count - batch + 1, batch)]
+
+    async def worker(mine: list[list[list[Any]]]) -> None:
+        for records in mine:
+            await cluster.append_many("bench", "*batch_rows", records, ack=ack)
+
+    await asyncio.gather(*(worker(batches[w::8]) for w in range(8)))
+    return _rate(sum(len(b) for b in batches), time.perf_counter() - started)
+
+
 async def _timed_topology(cluster: InProcessCluster, topology: str, depot: str, rows: list[list[Any]]) -> float:
     """Records/s of `topology` over `rows` appended while it was paused (so only processing is timed)."""
     controls = cluster.controls
@@ -228,9 +242,11 @@ async def _measure(root: Path, n: int, reads: int, series_outer: int, rounds: in
                 keep("engine", "microbatch", await _timed_topology(cluster, "batch_writer", "*batch_rows", rows))
                 keep("engine", "stream", await _timed_topology(cluster, "stream_writer", "*stream_rows", rows))
                 keep("raw", "synced_group_put", raw.batch_put(keys[:appends], values[:appends], group=256, sync=True))
+                keep("raw", "group_put", raw.batch_put(keys[:appends], values[:appends], group=256))
                 for ack in Ack:
                     depot = "*stream_rows" if ack is Ack.PROCESSED else "*batch_rows"
                     keep("engine", f"append_{ack.value}", await _appends(cluster, depot, appends, ack))
+                keep("engine", "append_many_appended", await _append_batches(cluster, appends, Ack.APPENDED))
                 await cluster.controls.wait_idle(timeout_s=600)
 
                 point_keys = [rng.randrange(n) for _ in range(reads)]
@@ -281,7 +297,10 @@ def run_engine_benchmark(*, quick: bool = False, plot: Path | None = None) -> di
         "engine_per_s": engine,
         "raw_rocksdict_per_s": raw,
         "pairs": {
+            "append_none": [engine["append_none"], raw["group_put"]],
             "append_appended": [engine["append_appended"], raw["synced_group_put"]],
+            "append_many_appended": [engine["append_many_appended"], raw["synced_group_put"]],
+            "append_processed": [engine["append_processed"], raw["synced_group_put"]],
             "stream": [engine["stream"], raw["batch_put"]],
             "microbatch": [engine["microbatch"], raw["batch_put"]],
             "point_read": [engine["point_read"], raw["point_read"]],

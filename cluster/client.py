@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,12 @@ class ClusterClient(ABC):
     @abstractmethod
     async def append(self, module: str, depot: str, record: object, ack: Ack = Ack.PROCESSED) -> AppendResult:
         """Append `record` to `module`'s depot; see `Ack` for what is awaited."""
+
+    @abstractmethod
+    async def append_many(
+        self, module: str, depot: str, records: Sequence[object], ack: Ack = Ack.PROCESSED
+    ) -> list[AppendResult]:
+        """Append `records` in order, as `append` would one by one; a bad record fails all before any write."""
 
     @abstractmethod
     def pstate(self, module: str, name: str) -> ClientPState:

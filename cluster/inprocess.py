@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -242,25 +242,42 @@ class InProcessCluster(ClusterClient):
 
     async def append(self, module: str, depot: str, record: object, ack: Ack = Ack.PROCESSED) -> AppendResult:
         """Append `record` to `module`'s `depot` and wait as `ack` says."""
+        return (await self.append_many(module, depot, [record], ack))[0]
+
+    async def append_many(
+        self, module: str, depot: str, records: Sequence[object], ack: Ack = Ack.PROCESSED
+    ) -> list[AppendResult]:
+        """Append `records` to `module`'s `depot` in order; every record is encoded before any is written."""
         runtime = self.runtime(module)
         spec, depot_log = runtime.depot(depot)
         if spec.is_internal:
             raise InternalDepotError(
                 f"depot {depot!r} of module {module!r} is internal: only its topologies may append to it"
             )
-        payload = encode_record(record, spec.max_record_bytes, depot)
-        partition = runtime.partition_for(spec, record, None)
-        receipt = depot_log.append(partition, payload, self.clock.now_ms())
+        max_bytes = spec.max_record_bytes
+        payloads = [encode_record(record, max_bytes, depot) for record in records]
+        partitions = [runtime.partition_for(spec, record, None) for record in records]
+        now_ms = self.clock.now_ms()
+        receipts = [depot_log.append(p, payload, now_ms) for p, payload in zip(partitions, payloads, strict=True)]
         if ack is Ack.NONE:
-            return AppendResult(partition, receipt.offset)
-        processed = None
-        if ack is Ack.PROCESSED:
-            consumers = self._consumers.get((module, depot), set())
-            processed = self.acks.register((module, depot, partition), receipt.offset, consumers)
-        await receipt.durable
-        if processed is None:
-            return AppendResult(partition, receipt.offset)
-        return AppendResult(partition, receipt.offset, await processed)
+            return [AppendResult(r.partition, r.offset) for r in receipts]
+        # Registered before awaiting durability, so a topology that processes a record first still finds it.
+        consumers = self._consumers.get((module, depot), set()) if ack is Ack.PROCESSED else set()
+        waiters = [
+            self.acks.register((module, depot, r.partition), r.offset, consumers) if consumers else None
+            for r in receipts
+        ]
+        await asyncio.gather(*(r.durable for r in receipts))
+        # Every record is appended and processed; a rejected one is raised after all were awaited.
+        outcomes = await asyncio.gather(*(w for w in waiters if w is not None), return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
+        values = iter(outcomes)
+        return [
+            AppendResult(r.partition, r.offset, {} if w is None else next(values))  # type: ignore[arg-type]
+            for r, w in zip(receipts, waiters, strict=True)
+        ]
 
     def pstate(self, module: str, name: str) -> ClientPState:
         """A routed, read-only async handle on `module`'s PState `name`."""

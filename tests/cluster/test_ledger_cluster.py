@@ -120,3 +120,36 @@ def test_relaunch_with_another_task_count_is_refused(tmp_path: Path) -> None:
                 await cluster.launch(Ledger(), tasks=8)
 
     asyncio.run(scenario())
+
+
+def test_append_many_keeps_order_and_returns_every_value(tmp_path: Path, store_kind: str) -> None:
+    async def scenario() -> None:
+        async with InProcessCluster(tmp_path, store=store_kind) as cluster:
+            await cluster.launch(Ledger(), tasks=4)
+            results = await cluster.append_many("ledger", "*transfers", [transfer(i, amount=i) for i in range(1, 6)])
+            assert [r.value for r in results] == [1, 3, 6, 10, 15]  # one account: one partition, in order
+            assert [r.offset for r in results] == list(range(5))
+            appended = await cluster.append_many(
+                "ledger", "*transfers", [transfer(i, f"acct{i}") for i in range(10)], ack=Ack.APPENDED
+            )
+            assert len({r.partition for r in appended}) > 1
+            await cluster.controls.wait_idle()
+            assert await cluster.query("ledger", "total_count") == 15
+
+    asyncio.run(scenario())
+
+
+def test_append_many_refuses_every_record_when_one_is_bad(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with InProcessCluster(tmp_path) as cluster:
+            runtime = await cluster.launch(Ledger(), tasks=2)
+            _, log = runtime.depot("*transfers")
+            with pytest.raises(UnserializableRecordError):
+                await cluster.append_many("ledger", "*transfers", [transfer(1), {"id": 2, "bad": {3}}])
+            await cluster.flush_logs()
+            assert [log.durable_end(p) for p in range(log.partitions)] == [0, 0]
+            with pytest.raises(RecordRejected):
+                await cluster.append_many("ledger", "*transfers", [transfer(3), transfer(4, amount=0), transfer(5)])
+            assert await cluster.query("ledger", "balance", "a") == 20  # the good ones were processed
+
+    asyncio.run(scenario())
