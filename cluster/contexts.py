@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from depots.codec import encode_record
-from depots.errors import UnknownDepotError
 from depots.log import AppendReceipt
 from pstates.pstate import bind
 from pstates.transaction import Transaction
@@ -176,10 +175,7 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
 
     def append(self, depot: str, record: object) -> None:
         """Append `record` to this module's `depot`; durable before this round commits."""
-        try:
-            spec, log = self._runtime.depot(depot)
-        except UnknownDepotError:
-            raise
+        spec, log = self._runtime.depot(depot)
         payload = encode_record(record, spec.max_record_bytes, depot)
         partition = self._runtime.partition_for(spec, record, self._task)
         self._round.receipts.append(log.append(partition, payload, self.time_ms_value))

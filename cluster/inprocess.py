@@ -131,6 +131,7 @@ class InProcessCluster(ClusterClient):
         self._busy = 0
         self._closed = False
         self._tick_due: dict[tuple[str, str], int] = {}
+        self._ticking = False
         if isinstance(self.clock, FakeClock):
             self.clock.on_advance(self._fire_due_ticks)
 
@@ -313,7 +314,8 @@ class InProcessCluster(ClusterClient):
         for spec in ticks:
             assert spec.tick_ms is not None
             self._tick_due[(runtime.name, spec.name)] = now + spec.tick_ms
-        if ticks and not isinstance(self.clock, FakeClock):
+        if ticks and not self._ticking and not isinstance(self.clock, FakeClock):
+            self._ticking = True  # one loop serves every module's tick depots
             self._loops.append(asyncio.get_running_loop().create_task(self._tick_loop()))
 
     async def _tick_loop(self) -> None:
