@@ -88,5 +88,5 @@ class ClusterClient(ABC):
         """A routed, read-only handle on `module`'s PState `name`."""
 
     @abstractmethod
-    async def query(self, module: str, name: str, *args: Any) -> Any:
+    async def query(self, module: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Invoke `module`'s query `name` with `args` and return its (combined) result."""

@@ -94,9 +94,13 @@ class EmbeddedReadContext:
         """This task's instance of task global `name`."""
         return self._runtime.task_global(self._task, name, self._context_for)
 
-    def query(self, module: str, name: str, *args: Any) -> Any:
+    def query(self, module: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Invoke `module`'s query `name` (committed state of its owning tasks)."""
-        return self._cluster.run_query(module, name, args)
+        return self._cluster.run_query(module, name, args, kwargs)
+
+    def now_ms(self) -> int:
+        """The cluster clock's time (queries and task-global factories only)."""
+        return self._cluster.clock.now_ms()
 
     def _context_for(self, task: int) -> EmbeddedReadContext:
         return EmbeddedReadContext(self._cluster, self._runtime, task)
@@ -124,6 +128,10 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
     def time_ms(self) -> int:
         """Append time of the record being processed."""
         return self.time_ms_value
+
+    def now_ms(self) -> int:
+        """Refuse the wall clock in a topology: a replay must compute the same PStates."""
+        raise TypeError("topologies read time from ctx.time_ms (the record's append time), not the clock")
 
     @property
     def offset(self) -> int:

@@ -284,27 +284,34 @@ class InProcessCluster(ClusterClient):
         """A routed, read-only async handle on `module`'s PState `name`."""
         return EmbeddedClientPState(self.routed_pstate(module, name))
 
-    async def query(self, module: str, name: str, *args: Any) -> Any:
+    async def query(self, module: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Invoke `module`'s query `name`."""
-        return self.run_query(module, name, args)
+        return self.run_query(module, name, args, kwargs)
 
-    def run_query(self, module: str, name: str, args: tuple[Any, ...]) -> Any:
-        """Run `module`'s query `name` on its owning task(s), synchronously (queries only read)."""
+    def run_query(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
+        """Run `module`'s query `name` on its task(s), synchronously (queries only read)."""
         runtime = self.runtime(module)
         spec = runtime.definition.queries.get(name)
         if spec is None:
             known = ", ".join(sorted(runtime.definition.queries)) or "none"
             raise UnknownQueryError(f"module {module!r} has no query {name!r} (it declares: {known})")
-        if spec.route.fans_out:
-            assert spec.route.combine is not None
-            return spec.route.combine(
-                [spec.fn(EmbeddedReadContext(self, runtime, t), *args) for t in range(runtime.tasks)]
-            )
-        key_arg = spec.route.key_arg or 0
-        if len(args) <= key_arg:
-            raise TypeError(f"query {module}/{name} is routed by argument {key_arg}; got {len(args)} arguments")
-        task = runtime.task_of(args[key_arg])
-        return spec.fn(EmbeddedReadContext(self, runtime, task), *args)
+        kwargs = kwargs or {}
+        route = spec.route
+        if route.fans_out:
+            assert route.combine is not None
+            contexts = [EmbeddedReadContext(self, runtime, t) for t in range(runtime.tasks)]
+            return route.combine([spec.fn(ctx, *args, **kwargs) for ctx in contexts])
+        arg = route.task_arg if route.task_arg is not None else route.key_arg or 0
+        if len(args) <= arg:
+            raise TypeError(f"query {module}/{name} is routed by positional argument {arg}; got {len(args)}")
+        task = self._task_arg(runtime, args[arg]) if route.task_arg is not None else runtime.task_of(args[arg])
+        return spec.fn(EmbeddedReadContext(self, runtime, task), *args, **kwargs)
+
+    @staticmethod
+    def _task_arg(runtime: ModuleRuntime, task: object) -> int:
+        if type(task) is not int or not 0 <= task < runtime.tasks:
+            raise ValueError(f"module {runtime.name!r} has tasks 0..{runtime.tasks - 1}; got {task!r}")
+        return task
 
     # -- ticks -----------------------------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ class ReadContext(Protocol):
         """The task that owns `key` (the one a hop or a query routed by `key` goes to)."""
         ...
 
-    def query(self, module: str, name: str, *args: Any) -> Any:
+    def query(self, module: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Invoke query `name` of `module` (this one or a mirrored one) and return its result."""
         ...
 
@@ -119,4 +119,13 @@ class BatchContext(TopologyContext, Protocol):
         ...
 
 
-QueryContext = ReadContext
+class QueryContext(ReadContext, Protocol):
+    """Context of a query and of a task global's factory: reads, plus the cluster's clock.
+
+    Topologies have no `now_ms`: their time is the record's (`TopologyContext.time_ms`), so a replay
+    rebuilds the same PStates. A query only reads, so it may ask what time it is (to hide an expired mute).
+    """
+
+    def now_ms(self) -> int:
+        """The cluster clock's current time in ms (the fake clock in tests)."""
+        ...

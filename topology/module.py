@@ -46,20 +46,26 @@ class DepotRef:
 
 @dataclass(frozen=True, slots=True)
 class QueryRoute:
-    """Where a query runs: on the task owning `args[key_arg]`, or on every task with results combined."""
+    """Where a query runs: on the task owning `args[key_arg]`, on task `args[task_arg]`, or on every task."""
 
     key_arg: int | None = 0
     combine: Callable[[list[Any]], Any] | None = None
+    task_arg: int | None = None
 
     @property
     def fans_out(self) -> bool:
         """Whether the query runs on every task."""
-        return self.key_arg is None
+        return self.key_arg is None and self.task_arg is None
 
 
 def by_key(arg: int = 0) -> QueryRoute:
     """Route the query to the task owning its positional argument `arg`."""
     return QueryRoute(key_arg=arg)
+
+
+def on_task(arg: int = 0) -> QueryRoute:
+    """Route the query to the task numbered by its positional argument `arg` (e.g. a follower bucket's task)."""
+    return QueryRoute(key_arg=None, task_arg=arg)
 
 
 def all_tasks(combine: Callable[[list[Any]], Any]) -> QueryRoute:

@@ -14,7 +14,7 @@ from depots.declaration import global_partition, hash_by, internal
 from depots.errors import InternalDepotError
 from pstates.schema import Map, SortedSet
 from topology.context import Batch, BatchContext, StepNotFoundError, StreamContext, TopologyContext
-from topology.module import DefinitionError, Module, ModuleBuilder, all_tasks
+from topology.module import DefinitionError, Module, ModuleBuilder, all_tasks, by_key, on_task
 
 
 def _concatenate(lists: list[list[str]]) -> list[str]:
@@ -235,5 +235,39 @@ def test_ticks_follow_the_system_clock(tmp_path: Path) -> None:
             await cluster.controls.wait_processed("heartbeat", "beats", 6, timeout_s=30)
             counts = [runtime.committed_view(t, "$$beats").get(t, 0) for t in range(runtime.tasks)]
             assert min(counts) >= 1 and sum(counts) >= 6  # every partition ticks
+
+    asyncio.run(scenario())
+
+
+class Routes(Module):
+    """Queries routed to an explicit task, with keyword arguments and the clock."""
+
+    name = "routes"
+
+    def define(self, m: ModuleBuilder) -> None:
+        m.depot("*in", hash_by(lambda r: r))
+        s = m.stream("s")
+        s.pstate("$$seen", Map(int, int))
+        s.source("*in", self.on_record)
+        m.query("which_task", lambda ctx, task, *, label="task": f"{label} {ctx.task}", route=on_task(0))
+        m.query("now", lambda ctx, key: ctx.now_ms(), route=by_key())
+
+    def on_record(self, ctx: StreamContext, record: int) -> None:
+        ctx.now_ms()  # type: ignore[attr-defined]  # deliberately: topologies have no clock
+
+
+def test_on_task_routes_keyword_arguments_and_the_query_clock(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock(start_ms=5_000)
+        async with InProcessCluster(tmp_path, clock=clock) as cluster:
+            await cluster.launch(Routes(), tasks=4)
+            assert await cluster.query("routes", "which_task", 3) == "task 3"
+            assert await cluster.query("routes", "which_task", 2, label="bucket on") == "bucket on 2"
+            with pytest.raises(ValueError, match=r"tasks 0\.\.3; got 4"):
+                await cluster.query("routes", "which_task", 4)
+            clock.advance(250)
+            assert await cluster.query("routes", "now", 1) == 5_250
+            with pytest.raises(Exception, match=r"read time from ctx\.time_ms"):
+                await cluster.append("routes", "*in", 1)
 
     asyncio.run(scenario())
