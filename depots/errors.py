@@ -42,3 +42,11 @@ class LogFailedError(TuskError, OSError):
 
 class LogClosedError(TuskError, RuntimeError):
     """A depot log was used after it was closed."""
+
+
+class BrokerUnavailableError(TuskError, ConnectionError):
+    """The Kafka broker could not be reached (or did not answer) within the configured bound."""
+
+
+class PartitionOwnershipError(TuskError, RuntimeError):
+    """A record landed at another offset than this log assigned: another producer wrote to the partition."""

@@ -1,0 +1,166 @@
+"""The broker side of the Kafka depot log: connect within a bound, create the topic, fetch records.
+
+aiokafka ships no type information, so this module is the one place that touches its untyped objects and
+returns plain typed values. Reads use raw `Fetch` requests rather than an `AIOKafkaConsumer`: a depot read
+is a random access (partition, offset, count) and the consumer's prefetching position model fits it badly.
+
+Measured quirks of tansu 0.6.0 (the broker of the tests) that shape this module:
+
+* A `Fetch` with `max_wait_time=0` answers with no topics at all, so polls use 1 ms.
+* `ListOffsets(LATEST)` is not trusted (issue 5); the high watermark of a fetch response is.
+* A fetch past the end answers with no error and the high watermark (Kafka answers `OFFSET_OUT_OF_RANGE`),
+  so the end of a partition is learned by fetching from offset 0 with a 1-byte budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError
+from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.record.memory_records import MemoryRecords
+
+from depots.errors import BrokerUnavailableError, LogLayoutError
+from depots.log import LogEntry
+
+_TOPIC_ALREADY_EXISTS = 36
+# Depot topics keep every record (no retention, no compaction: tansu has no compaction anyway) and
+# store the appender's timestamp, which topologies read as the record's time.
+_TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete", "message.timestamp.type": "CreateTime"}
+_POLL_WAIT_MS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """How to reach the broker and how long to wait for it."""
+
+    bootstrap: str
+    connect_timeout_s: float = 10.0
+    request_timeout_ms: int = 15_000
+    fetch_max_bytes: int = 4 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPartition:
+    """One partition of a fetch response: the high watermark and the entries from the fetch offset on."""
+
+    high_watermark: int
+    entries: list[LogEntry]
+
+
+async def start_within(settings: BrokerSettings, service: Any, what: str) -> None:
+    """Start an aiokafka client, producer or admin client, or raise `BrokerUnavailableError` after the bound."""
+    try:
+        async with asyncio.timeout(settings.connect_timeout_s):
+            await service.start() if hasattr(service, "start") else await service.bootstrap()
+    except (KafkaError, OSError, TimeoutError) as exc:
+        await _close_quietly(service)
+        raise BrokerUnavailableError(
+            f"Kafka broker {settings.bootstrap} unreachable for the {what} "
+            f"(waited at most {settings.connect_timeout_s:g} s): {exc!r}"
+        ) from exc
+
+
+async def ensure_topic(settings: BrokerSettings, topic: str, partitions: int) -> None:
+    """Create `topic` with `partitions` partitions, or check that the existing one has that many."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms)
+    await start_within(settings, admin, "admin client")
+    try:
+        response = await admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=_TOPIC_CONFIG)])
+        [(_, error_code, message)] = [tuple(error) for error in response.topic_errors]
+        if error_code == _TOPIC_ALREADY_EXISTS:
+            found = await _partition_count(admin, topic)
+            if found != partitions:
+                raise LogLayoutError(f"topic {topic} has {found} partitions, the depot declares {partitions}")
+        elif error_code != 0:
+            raise BrokerUnavailableError(f"creating topic {topic} failed: error {error_code} {message}")
+    finally:
+        await admin.close()
+
+
+def new_producer(settings: BrokerSettings) -> Any:
+    """Return an unstarted producer: acks from all in-sync replicas, no idempotence, no lingering.
+
+    Idempotence is off because tansu refuses `InitProducerId`; ordering still holds because aiokafka keeps
+    one request in flight per broker, and the log checks every acknowledged base offset (see `kafka_log`).
+    """
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=0,
+        max_batch_size=1 << 20,
+        max_request_size=8 << 20,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+
+
+def new_client(settings: BrokerSettings) -> Any:
+    """Return an unstarted low-level client for fetches."""
+    return AIOKafkaClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms)
+
+
+async def fetch(client: Any, topic: str, partition: int, start: int, max_bytes: int) -> FetchedPartition:
+    """Fetch entries of one partition from offset `start` on (at most about `max_bytes`), with the high watermark."""
+    node = await _leader(client, topic, partition)
+    request = FetchRequest(_POLL_WAIT_MS, 0, max_bytes, 0, [(topic, [(partition, start, max_bytes)])])
+    response = await client.send(node, request)
+    for _, partition_responses in response.topics:
+        for number, error_code, high_watermark, *rest in partition_responses:
+            if number != partition:
+                continue
+            if error_code != 0:
+                raise BrokerUnavailableError(f"fetch {topic}/{partition}@{start} failed: error {error_code}")
+            return FetchedPartition(int(high_watermark), _decode(rest[-1] or b"", start))
+    raise BrokerUnavailableError(f"fetch {topic}/{partition}@{start}: the broker answered without the partition")
+
+
+async def high_watermark(client: Any, topic: str, partition: int) -> int:
+    """Learn a partition's high watermark from a fetch response (not from `ListOffsets`, see above)."""
+    return (await fetch(client, topic, partition, 0, 1)).high_watermark
+
+
+def _decode(message_set: bytes, start: int) -> list[LogEntry]:
+    """Decode a fetched message set into entries at or after `start` (a batch may begin before it)."""
+    records = MemoryRecords(bytes(message_set))
+    entries: list[LogEntry] = []
+    while records.has_next():
+        batch = records.next_batch()
+        if batch is None or getattr(batch, "is_control_batch", False):
+            continue
+        entries.extend(
+            LogEntry(record.offset, record.timestamp, bytes(record.value)) for record in batch if record.offset >= start
+        )
+    return entries
+
+
+async def _leader(client: Any, topic: str, partition: int) -> int:
+    """Return the node id leading `topic`/`partition`, refreshing metadata once if it is unknown."""
+    tp = TopicPartition(topic, partition)
+    node = client.cluster.leader_for_partition(tp)
+    if node is None or node == -1:
+        client.add_topic(topic)
+        await client.force_metadata_update()
+        node = client.cluster.leader_for_partition(tp)
+    if node is None or node == -1:
+        raise BrokerUnavailableError(f"no leader known for {topic}/{partition}")
+    return int(node)
+
+
+async def _partition_count(admin: Any, topic: str) -> int:
+    """Return how many partitions an existing topic has."""
+    [description] = await admin.describe_topics([topic])
+    return len(description["partitions"])
+
+
+async def _close_quietly(service: Any) -> None:
+    """Stop or close an aiokafka object that failed to start."""
+    closer = getattr(service, "stop", None) or service.close
+    with contextlib.suppress(KafkaError, OSError):
+        await closer()

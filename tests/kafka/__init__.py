@@ -1,0 +1,1 @@
+"""Tests of the Kafka depot log against a real broker process (tansu) on loopback."""
