@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     engine.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
     engine.add_argument("--json", type=Path, help="write the JSON report here")
     engine.add_argument("--plot", type=Path, help="write a PNG bar chart here")
+    graph = which.add_parser("graph", help="load a power-law social graph through the relationships module")
+    graph.add_argument("--profile", choices=["tiny", "small", "medium"], default="small")
+    graph.add_argument("--json", type=Path, help="write the JSON report here")
     return parser
 
 
@@ -50,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 
         result = run_engine_benchmark(quick=args.quick, plot=args.plot)
         return _emit(result, args.json, ok=True)
+    if args.command == "bench" and args.benchmark == "graph":
+        from benchmarks.graph_load import run_graph_benchmark
+
+        graph_report = run_graph_benchmark(args.profile)
+        return _emit(graph_report, args.json, ok=graph_report["follower_count_mismatches"] == 0)
     return 2
 
 
