@@ -1,0 +1,45 @@
+"""Who sees a status in their home timeline: one rule for fanout and for the rebuild after a restart.
+
+Mastodon's rules (FanOutOnWriteService, FeedManager#filter_from_home): the author always; followers for
+public, unlisted and private statuses; for direct ones only mentioned accounts that follow the author; a
+follow limited to languages skips statuses in other languages; a reply to someone else reaches a follower
+only if they follow the replied-to account too, or are that account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Delivery = dict[str, Any]
+
+
+def delivery_of(status: dict[str, Any], reply_to: int | None) -> Delivery:
+    """Return the fields of `status` that decide who sees it."""
+    return {
+        "id": status["id"],
+        "author": status["author"],
+        "visibility": status["visibility"],
+        "reply_to": reply_to,
+        "mentions": status["mentions"],
+        "language": status["language"],
+    }
+
+
+def reaches(
+    status: Delivery, account: int, follow_options: dict[str, Any] | None, follows: Callable[[int, int], bool]
+) -> bool:
+    """Whether `status` belongs in `account`'s home timeline; `follow_options` is None if not a follower."""
+    if account == status["author"]:
+        return True
+    if follow_options is None:
+        return False
+    if status["visibility"] == "direct" and account not in status["mentions"]:
+        return False
+    languages = follow_options.get("languages")
+    if languages and status["language"] and status["language"] not in languages:
+        return False
+    reply_to = status["reply_to"]
+    if reply_to is not None and reply_to != status["author"] and account != reply_to:
+        return follows(account, reply_to)
+    return True

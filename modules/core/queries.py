@@ -1,0 +1,118 @@
+"""Read functions of the core module.
+
+Routed by key (the default) unless noted. A query cannot take a routed view of its own module's PState
+(`ctx.pstate(name)` is the local task's), so reads of many ids spread over tasks go through the
+`*_here` queries, which run on every task and answer for the ids that task owns (one multi-get each).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modules.core.ids import task_key
+from modules.core.statuses import is_live
+from modules.core.timelines import HomeTimelines
+from topology.context import ReadContext
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 40
+
+
+def account(ctx: ReadContext, account_id: int) -> dict[str, Any] | None:
+    """Return the account `account_id`, or None."""
+    found: dict[str, Any] | None = ctx.pstate("$$accounts").get(account_id)
+    return found
+
+
+def account_by_username(ctx: ReadContext, username: str) -> int | None:
+    """Return the id of the account named `username` (case-insensitive), or None."""
+    if username != username.lower():  # routed by the name as given: go to the lower-cased name's task
+        found_id: int | None = ctx.query("core", "account_by_username", username.lower())
+        return found_id
+    found = ctx.pstate("$$account_by_username").get(username)
+    return None if found is None else int(found["id"])
+
+
+def status(ctx: ReadContext, status_id: int) -> dict[str, Any] | None:
+    """Return the status `status_id`, or None if unknown or deleted."""
+    found: dict[str, Any] | None = ctx.pstate("$$statuses").get(status_id)
+    return found if is_live(found) else None
+
+
+def status_id_for_uuid(ctx: ReadContext, author: int, uuid: str) -> int | None:
+    """Return the id a create with client `uuid` by `author` got, or None."""
+    found = ctx.pstate("$$status_by_uuid").get(author, uuid)
+    return None if found is None else int(found)
+
+
+def author_statuses(ctx: ReadContext, author: int, max_id: int | None = None, limit: int = DEFAULT_PAGE) -> list[int]:
+    """Return `author`'s status ids below `max_id`, newest first (their profile timeline, unfiltered)."""
+    rows = ctx.pstate("$$author_statuses").range(author, None, max_id, reverse=True, limit=_clamp(limit))
+    return [int(status_id) for status_id, _ in rows]
+
+
+def author_deliveries(ctx: ReadContext, author: int, limit: int) -> list[dict[str, Any]]:
+    """Return the delivery fields of `author`'s newest `limit` statuses (the home-timeline rebuild)."""
+    return [delivery for _, delivery in ctx.pstate("$$author_statuses").range(author, reverse=True, limit=limit)]
+
+
+def home_timeline(ctx: ReadContext, account_id: int, max_id: int | None = None, limit: int = DEFAULT_PAGE) -> list[int]:
+    """Return a page of `account_id`'s home timeline, newest first, deleted statuses left out."""
+    timelines: HomeTimelines = ctx.task_global("home_timelines")
+    limit = _clamp(limit)
+    out: list[int] = []
+    while len(out) < limit:
+        ids = timelines.page(ctx, account_id, max_id, limit - len(out))
+        if not ids:
+            return out
+        found = ctx.query("core", "statuses_here", ids)
+        dead = [i for i in ids if not is_live(found.get(i))]
+        if dead:
+            timelines.forget(account_id, dead)
+        out += [i for i in ids if i not in dead]
+        max_id = ids[-1]
+    return out
+
+
+def statuses(ctx: ReadContext, viewer: int | None, status_ids: list[int]) -> list[dict[str, Any]]:
+    """Hydrate `status_ids` for `viewer` (routed by viewer): live statuses in order, each with its account."""
+    found = ctx.query("core", "statuses_here", status_ids)
+    live = [found[i] for i in status_ids if is_live(found.get(i))]
+    accounts = ctx.query("core", "accounts_here", sorted({s["author"] for s in live}))
+    return [{**s, "account": accounts.get(s["author"])} for s in live]
+
+
+def statuses_here(ctx: ReadContext, status_ids: list[int]) -> dict[int, Any]:
+    """Return the `$$statuses` values (tombstones included) of the ids this task owns (runs everywhere)."""
+    return _owned(ctx, "$$statuses", status_ids)
+
+
+def accounts_here(ctx: ReadContext, account_ids: list[int]) -> dict[int, Any]:
+    """Return the accounts among `account_ids` that this task owns (runs everywhere)."""
+    return _owned(ctx, "$$accounts", account_ids)
+
+
+def fanout_backlog(ctx: ReadContext) -> int:
+    """Return how many (status, bucket) fanouts this task still has to continue (runs everywhere: summed)."""
+    key = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
+    return int(ctx.pstate("$$fanout_continuations").size(key))
+
+
+def merge_dicts(results: list[dict[int, Any]]) -> dict[int, Any]:
+    """Merge per-task dicts (each task answers for disjoint keys)."""
+    merged: dict[int, Any] = {}
+    for result in results:
+        merged.update(result)
+    return merged
+
+
+def _owned(ctx: ReadContext, pstate: str, keys: list[int]) -> dict[int, Any]:
+    mine = [key for key in keys if ctx.task_of(key) == ctx.task]
+    if not mine:
+        return {}
+    values = ctx.pstate(pstate).multi_get(mine)
+    return {key: value for key, value in zip(mine, values, strict=True) if value is not None}
+
+
+def _clamp(limit: int) -> int:
+    return max(1, min(int(limit), MAX_PAGE))

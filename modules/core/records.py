@@ -1,0 +1,151 @@
+"""Record shapes of the core depots, their validation and Mastodon's limits (all configurable).
+
+    *accounts          {"op": "register", "uuid": str, "username": str, "display_name"?, "note"?, "locked"?,
+                        "bot"?, "fields"?: [{"name", "value"}]}        partitioned by lower-cased username
+                       {"op": "update", "account": id, any of "display_name", "note", "locked", "bot",
+                        "fields"}                                       partitioned by account id
+    *statuses          {"op": "create", "author": id, "uuid": str, "text": str, "visibility"?: "public" |
+                        "unlisted" | "private" | "direct", "in_reply_to"?: id, "language"?: str,
+                        "mentions"?: [id]}                              partitioned by author
+                       {"op": "delete", "author": id, "id": id}
+    *statuses_with_id  internal, appended by the statuses topology on the author's task:
+                       {"op": "create", "status": Delivery}  |  {"op": "delete", "id", "author"}
+
+A `Delivery` is what fanout and the home-timeline rebuild need to decide who sees a status, and is also the
+value of `$$author_statuses`: {"id", "author", "visibility", "reply_to" (parent's author or None),
+"mentions", "language"}.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from topology.context import RecordRejected
+
+Record = dict[str, Any]
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+USERNAME = re.compile(r"[A-Za-z0-9_]+")
+PROFILE_FIELDS = ("display_name", "note", "locked", "bot", "fields")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Mastodon's documented limits; a module instance may change them."""
+
+    status_chars: int = 500
+    mentions: int = 50
+    username_chars: int = 30
+    display_name_chars: int = 30
+    note_chars: int = 500
+    fields: int = 4
+    field_chars: int = 255
+    uuid_chars: int = 64
+
+
+def accounts_key(record: object) -> object:
+    """Return the key a `*accounts` record is partitioned by: the username to register, else the account."""
+    fields = _fields(record)
+    if fields.get("op") == "register":
+        return str(fields.get("username", "")).lower()
+    return fields.get("account")
+
+
+def statuses_key(record: object) -> object:
+    """Return the key a `*statuses` record is partitioned by: its author."""
+    return _fields(record).get("author")
+
+
+def check_registration(record: Record, limits: Limits) -> tuple[str, str]:
+    """Return the registration's (uuid, username), rejecting a malformed one."""
+    uuid = check_uuid(record.get("uuid"), limits)
+    username = record.get("username")
+    if not isinstance(username, str) or not USERNAME.fullmatch(username):
+        raise RecordRejected(f"username must be letters, digits and underscores, got {username!r}")
+    if len(username) > limits.username_chars:
+        raise RecordRejected(f"username is over {limits.username_chars} characters")
+    return uuid, username
+
+
+def check_profile(record: Record, limits: Limits) -> Record:
+    """Return the profile fields present in `record`, validated."""
+    profile: Record = {}
+    for name, most in (("display_name", limits.display_name_chars), ("note", limits.note_chars)):
+        if name in record:
+            profile[name] = check_text(record[name], name, most)
+    for flag in ("locked", "bot"):
+        if flag in record:
+            if not isinstance(record[flag], bool):
+                raise RecordRejected(f"{flag} must be a bool, got {record[flag]!r}")
+            profile[flag] = record[flag]
+    if "fields" in record:
+        profile["fields"] = check_fields(record["fields"], limits)
+    return profile
+
+
+def check_fields(value: object, limits: Limits) -> list[Record]:
+    """Return profile metadata fields as [{"name", "value"}], rejecting too many or too long."""
+    if not isinstance(value, list) or len(value) > limits.fields:
+        raise RecordRejected(f"fields must be a list of at most {limits.fields} name / value pairs")
+    out = []
+    for field in value:
+        if not isinstance(field, dict):
+            raise RecordRejected(f"a field is a {{'name', 'value'}} dict, got {field!r}")
+        name = check_text(field.get("name"), "field name", limits.field_chars)
+        out.append({"name": name, "value": check_text(field.get("value"), "field value", limits.field_chars)})
+    return out
+
+
+def check_status(record: Record, limits: Limits) -> Record:
+    """Return a create record's fields, validated and with defaults filled in."""
+    author = check_id(record.get("author"), "author")
+    visibility = record.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        raise RecordRejected(f"visibility must be one of {list(VISIBILITIES)}, got {visibility!r}")
+    mentions = record.get("mentions", [])
+    if not isinstance(mentions, list) or len(mentions) > limits.mentions:
+        raise RecordRejected(f"mentions must be a list of at most {limits.mentions} account ids")
+    language = record.get("language")
+    if language is not None and (not isinstance(language, str) or not 0 < len(language) <= 16):
+        raise RecordRejected(f"language must be a language code or None, got {language!r}")
+    reply = record.get("in_reply_to")
+    return {
+        "author": author,
+        "uuid": check_uuid(record.get("uuid"), limits),
+        "text": check_text(record.get("text"), "text", limits.status_chars),
+        "visibility": visibility,
+        "in_reply_to": None if reply is None else check_id(reply, "in_reply_to"),
+        "language": language,
+        "mentions": sorted({check_id(m, "mention") for m in mentions}),
+    }
+
+
+def check_id(value: object, what: str) -> int:
+    """Return `value` if it is an id (a positive int), else reject."""
+    if type(value) is not int or value <= 0:
+        raise RecordRejected(f"{what} must be an id (a positive int), got {value!r}")
+    return value
+
+
+def check_uuid(value: object, limits: Limits) -> str:
+    """Return a client request uuid (an idempotency key), rejecting an empty or over-long one."""
+    if not isinstance(value, str) or not 0 < len(value) <= limits.uuid_chars:
+        raise RecordRejected(f"uuid must be a non-empty string of at most {limits.uuid_chars} characters")
+    return value
+
+
+def check_text(value: object, what: str, most: int) -> str:
+    """Return `value` if it is a string of at most `most` characters, else reject."""
+    if not isinstance(value, str):
+        raise RecordRejected(f"{what} must be a string, got {type(value).__name__}")
+    if len(value) > most:
+        raise RecordRejected(f"{what} is {len(value)} characters, over the limit of {most}")
+    return value
+
+
+def _fields(record: object) -> Record:
+    if not isinstance(record, dict):
+        raise TypeError(f"core records are dicts, got {type(record).__name__}")
+    return record
