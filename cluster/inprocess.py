@@ -204,6 +204,8 @@ class InProcessCluster(ClusterClient):
         if self._closed:
             return
         self._closed = True
+        if isinstance(self.clock, FakeClock):
+            self.clock.remove_listener(self._fire_due_ticks)
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)

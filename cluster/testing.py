@@ -55,6 +55,11 @@ class FakeClock:
         """Call `listener(now_ms)` on every advance."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Callable[[int], None]) -> None:
+        """Stop calling `listener` (a closed cluster must not tick on a clock shared with its successor)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     async def sleep_ms(self, ms: int) -> None:
         """Return once the fake time has advanced by `ms`."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -271,3 +271,20 @@ def test_on_task_routes_keyword_arguments_and_the_query_clock(tmp_path: Path) ->
                 await cluster.append("routes", "*in", 1)
 
     asyncio.run(scenario())
+
+
+def test_a_fake_clock_outlives_the_cluster_that_used_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        async with InProcessCluster(tmp_path, clock=clock) as cluster:
+            await cluster.launch(Social(), tasks=2)
+            clock.advance(60_000)
+            await cluster.controls.wait_idle()
+        clock.advance(60_000)  # the closed cluster no longer ticks (its logs are closed)
+        async with InProcessCluster(tmp_path, clock=clock) as cluster:
+            runtime = await cluster.launch(Social(), tasks=2)
+            clock.advance(60_000)
+            await cluster.controls.wait_idle()
+            assert [runtime.committed_view(t, "$$ticks").get(t) for t in range(2)] == [2, 2]
+
+    asyncio.run(scenario())
