@@ -27,6 +27,8 @@ from topology.context import Batch, BatchContext, ReadContext, StreamContext, To
 
 StreamHandler = Callable[[StreamContext, Any], Any]
 StepHandler = Callable[[TopologyContext, Any], None]
+StreamStepHandler = Callable[[StreamContext, Any], None]  # a stream topology's steps see its context
+BatchStepHandler = Callable[[BatchContext, Any], None]  # a microbatch's steps see batch_id, after_commit
 BatchHandler = Callable[[BatchContext, Batch], None]
 QueryFunction = Callable[..., Any]
 TaskGlobalFactory = Callable[[ReadContext], Any]
@@ -80,7 +82,7 @@ class TopologySpec:
     name: str
     module: str
     pstates: dict[str, PStateSpec] = field(default_factory=dict)
-    steps: dict[str, StepHandler] = field(default_factory=dict)
+    steps: dict[str, Callable[[Any, Any], None]] = field(default_factory=dict)
 
     def pstate(self, name: str, schema: Schema) -> PStateSpec:
         """Declare PState `name`, written only by this topology."""
@@ -90,7 +92,7 @@ class TopologySpec:
         self.pstates[name] = spec
         return spec
 
-    def step(self, handler: StepHandler, name: str | None = None) -> StepHandler:
+    def step(self, handler: Callable[[Any, Any], None], name: str | None = None) -> Callable[[Any, Any], None]:
         """Declare `handler` as a hop target of this topology, named `name` or its function name."""
         step_name = name or handler.__name__
         if step_name in self.steps:
@@ -115,6 +117,11 @@ class StreamTopologySpec(TopologySpec):
     sources: dict[DepotRef, StreamHandler] = field(default_factory=dict)
     max_attempts: int = 5
 
+    def step(self, handler: StreamStepHandler, name: str | None = None) -> StreamStepHandler:
+        """Declare `handler(ctx, payload)` as a hop target; it runs with this stream topology's context."""
+        TopologySpec.step(self, handler, name)
+        return handler
+
     def source(self, depot: str, handler: StreamHandler, module: str | None = None) -> None:
         """Subscribe `handler(ctx, record)` to `depot`; its return value answers `Ack.PROCESSED` appends."""
         self.sources[DepotRef(depot, module)] = handler
@@ -126,6 +133,11 @@ class MicrobatchTopologySpec(TopologySpec):
 
     sources: dict[DepotRef, BatchHandler] = field(default_factory=dict)
     max_batch_records: int = 50_000
+
+    def step(self, handler: BatchStepHandler, name: str | None = None) -> BatchStepHandler:
+        """Declare `handler(ctx, payload)` as a hop target; it sees the batch's `batch_id` and `after_commit`."""
+        TopologySpec.step(self, handler, name)
+        return handler
 
     def source(self, depot: str, handler: BatchHandler, module: str | None = None) -> None:
         """Subscribe `handler(ctx, batch)` to `depot`."""

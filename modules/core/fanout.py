@@ -25,7 +25,7 @@ Deletes need no fanout: home timeline reads drop tombstoned statuses.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from modules.core.delivery import Delivery, reaches
 from modules.core.ids import task_key
@@ -70,11 +70,11 @@ class Fanout:
         for bucket in ctx.query("relationships", "follower_buckets", author):
             ctx.hop(tuple(bucket["key"]), "fan_out_bucket", {"status": status, "key": bucket["key"], "after": None})
 
-    def fan_out_bucket(self, ctx: TopologyContext, payload: dict[str, Any]) -> None:
+    def fan_out_bucket(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
         """Deliver the first page of one follower bucket (on the task owning the bucket key)."""
         self.fan_out_page(ctx, payload["status"], tuple(payload["key"]), payload["after"])
 
-    def fan_out_page(self, ctx: TopologyContext, status: Delivery, key: tuple[int, int], after: int | None) -> None:
+    def fan_out_page(self, ctx: BatchContext, status: Delivery, key: tuple[int, int], after: int | None) -> None:
         """Deliver up to `limit` followers of bucket `key` after `after`; keep or drop the continuation."""
         followers = ctx.pstate("$$partitioned_followers", module="relationships")
         rows = followers.range(key, None if after is None else after + 1, limit=self.limit + 1)
@@ -87,16 +87,15 @@ class Fanout:
         here = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
         sub = (status["id"], key[0], key[1])
         if len(rows) > self.limit:
-            batch_id = cast(BatchContext, ctx).batch_id
-            continuations.put(here, sub, {"status": status, "after": page[-1][0], "batch": batch_id})
+            continuations.put(here, sub, {"status": status, "after": page[-1][0], "batch": ctx.batch_id})
         else:
             continuations.remove(here, sub)
 
-    def deliver(self, ctx: TopologyContext, payload: dict[str, Any]) -> None:
+    def deliver(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
         """Add the status to the recipients' home timelines once the batch commits (on their task)."""
         timelines = ctx.task_global("home_timelines")
         status_id, accounts = payload["status"]["id"], payload["accounts"]
-        cast(BatchContext, ctx).after_commit(lambda: timelines.deliver(status_id, accounts))
+        ctx.after_commit(lambda: timelines.deliver(status_id, accounts))
 
     # -- helpers ---------------------------------------------------------------------------------------
 
