@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     graph = which.add_parser("graph", help="load a power-law social graph through the relationships module")
     graph.add_argument("--profile", choices=["tiny", "small", "medium"], default="small")
     graph.add_argument("--json", type=Path, help="write the JSON report here")
+    fanout = which.add_parser("fanout", help="post into a power-law social graph and measure fanout")
+    fanout.add_argument("--profile", choices=["tiny", "small", "medium"], default="small")
+    fanout.add_argument("--seconds", type=float, default=30.0, help="how long to post (default: 30)")
+    fanout.add_argument("--json", type=Path, help="write the JSON report here")
+    fanout.add_argument("--plot", type=Path, help="write a PNG of throughput and latency over time here")
     return parser
 
 
@@ -58,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
 
         graph_report = run_graph_benchmark(args.profile)
         return _emit(graph_report, args.json, ok=graph_report["follower_count_mismatches"] == 0)
+    if args.command == "bench" and args.benchmark == "fanout":
+        from benchmarks.fanout import run_fanout_benchmark
+
+        fanout_report = run_fanout_benchmark(args.profile, args.seconds, plot=args.plot)
+        return _emit(fanout_report, args.json, ok=fanout_report["deliveries"] == fanout_report["deliveries_owed"])
     return 2
 
 

@@ -85,8 +85,8 @@ class EmbeddedReadContext:
         return self._runtime.task_of(key)
 
     def pstate(self, name: str, module: str | None = None) -> Any:
-        """Committed view of `name` on this task, or a routed view of another module's PState."""
-        if module is not None and module != self._runtime.name:
+        """This task's committed view of `name`; with `module` (even this one), a view routed by key."""
+        if module is not None:
             return self._cluster.routed_pstate(module, name)
         return self._runtime.committed_view(self._task, name)
 
@@ -144,8 +144,11 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
         return self.batch_id_value
 
     def pstate(self, name: str, module: str | None = None) -> Any:
-        """Writable view of an owned PState (reads see this round's writes), else a committed view."""
-        if module is not None and module != self._runtime.name:
+        """Writable view of an owned PState (reads see this round's writes), else a committed view.
+
+        With `module` (even this one) the view is routed by key to the owning task's committed state.
+        """
+        if module is not None:
             return self._cluster.routed_pstate(module, name)
         if name not in self._topology.pstates:
             return self._runtime.committed_view(self._task, name)

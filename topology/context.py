@@ -56,7 +56,10 @@ class ReadContext(Protocol):
         ...
 
     def pstate(self, name: str, module: str | None = None) -> Any:
-        """This task's view of PState `name` (of another `module` for a mirror); see `pstates.pstate`."""
+        """This task's view of PState `name`; naming a `module` (a mirror, or this one) routes by key instead.
+
+        The routed view reads committed state on whichever task owns each call's first argument.
+        """
         ...
 
     def task_global(self, name: str) -> Any:

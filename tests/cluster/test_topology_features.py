@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cluster.client import Ack
+from cluster.contexts import EmbeddedReadContext
 from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from depots.declaration import global_partition, hash_by, internal
@@ -286,5 +287,19 @@ def test_a_fake_clock_outlives_the_cluster_that_used_it(tmp_path: Path) -> None:
             clock.advance(60_000)
             await cluster.controls.wait_idle()
             assert [runtime.committed_view(t, "$$ticks").get(t) for t in range(2)] == [2, 2]
+
+    asyncio.run(scenario())
+
+
+def test_naming_the_own_module_routes_reads_to_the_owning_task(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with InProcessCluster(tmp_path) as cluster:
+            runtime = await cluster.launch(Social(), tasks=4)
+            for follower in ("ann", "bob", "cat"):
+                await cluster.append("social", "*follows", {"follower": follower, "followee": "zoe"})
+            here = next(t for t in range(4) if t != runtime.task_of("zoe"))
+            local = EmbeddedReadContext(cluster, runtime, here)
+            assert local.pstate("$$followers").size("zoe") == 0  # not this task's key
+            assert local.pstate("$$followers", module="social").size("zoe") == 3
 
     asyncio.run(scenario())
