@@ -1,4 +1,9 @@
-"""`tusk run`: the embedded cluster with every module this build has, until interrupted."""
+"""`tusk run`: the embedded cluster with Relationships, Core and Auth, and the Mastodon API over it.
+
+On first start it creates the demo accounts alice, bob and charlie (passwords equal to the names), a few
+follows and posts; every step is idempotent (registration and posts by request uuid, follows by pair), so
+a restart on the same data directory changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +14,81 @@ import signal
 from pathlib import Path
 
 import uvloop
+from aiohttp import web
 
+from api.accounts import register
+from api.app import build_app
+from api.config import ApiConfig
+from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
-from modules.examples.ledger import Ledger
+from modules.auth import Auth
+from modules.core import Core
+from modules.relationships import Relationships
 
 log = logging.getLogger(__name__)
 
+DEMO_ACCOUNTS = ("alice", "bob", "charlie")
+DEMO_FOLLOWS = (("alice", "bob"), ("bob", "alice"), ("charlie", "alice"), ("charlie", "bob"))
+DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sourced Mastodon."))
+
+
+async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
+    """Launch the modules in dependency order: Relationships, then Core (which mirrors it), then Auth."""
+    await cluster.launch(Relationships(), tasks=tasks)
+    await cluster.launch(Core(), tasks=tasks)
+    await cluster.launch(Auth(), tasks=tasks)
+
+
+async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:
+    """Create the demo accounts, follows and posts unless they exist; return the account ids by name."""
+    ids: dict[str, int] = {}
+    for name in DEMO_ACCOUNTS:
+        found = await client.query("core", "account_by_username", name)
+        ids[name] = found if found is not None else await register(client, config, name, f"{name}@localhost", name)
+    for follower, followee in DEMO_FOLLOWS:
+        record = {"op": "follow", "follower": ids[follower], "followee": ids[followee]}
+        await client.append("relationships", "*follows", record)
+    for number, (author, text) in enumerate(DEMO_POSTS):
+        record = {"op": "create", "author": ids[author], "uuid": f"demo-{number}", "text": text}
+        await client.append("core", "*statuses", record)
+    return ids
+
 
 async def _serve(data_dir: Path, host: str, port: int) -> None:
-    cluster = InProcessCluster(data_dir)
-    await cluster.launch(Ledger(), tasks=4)
-    for name, runtime in cluster.runtimes.items():
-        log.info("module %s: %d tasks, depots %s", name, runtime.tasks, ", ".join(runtime.logs))
-    # The Mastodon modules and their HTTP API are built on this engine next; until they land, `tusk run`
-    # serves the engine alone and says so rather than pretending to be a Mastodon server.
-    log.info(
-        "engine running on %s (the Mastodon API on http://%s:%d is not built yet); Ctrl-C stops",
-        data_dir.resolve(),
-        host,
-        port,
-    )
+    config = ApiConfig(base_url=f"http://{host}:{port}")
+    async with InProcessCluster(data_dir) as cluster:
+        await launch(cluster)
+        await seed_demo(cluster, config)
+        runner = web.AppRunner(build_app(cluster, config), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        print(_banner(config, data_dir), flush=True)
+        try:
+            await _until_signalled()
+        finally:
+            await runner.cleanup()
+
+
+async def _until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await cluster.close()
+    await stop.wait()
+
+
+def _banner(config: ApiConfig, data_dir: Path) -> str:
+    return (
+        f"Tusk: Mastodon API on {config.base_url} (data in {data_dir.resolve()}); Ctrl-C stops.\n"
+        "Demo accounts: alice, bob, charlie (password = the name; email NAME@localhost).\n"
+        f"Log in: POST {config.base_url}/api/v1/apps, then POST {config.base_url}/oauth/token with\n"
+        "  grant_type=password&username=alice&password=alice&client_id=...&client_secret=...&scope=read+write+follow\n"
+        f"Soapbox: point its backend URL at {config.base_url}."
+    )
 
 
 def serve(data_dir: Path, host: str, port: int) -> int:
-    """Run the embedded cluster until SIGINT or SIGTERM."""
+    """Run the cluster and the API until SIGINT or SIGTERM."""
     uvloop.run(_serve(data_dir, host, port))
     return 0

@@ -1,0 +1,77 @@
+"""The aiohttp application: routes from one file per resource, errors, CORS, optional trailing slashes.
+
+Every route is registered with and without a trailing slash (Mastodon's clients use both; a redirect
+would lose a POST body). Errors leave as `{"error": ...}`: `ApiError` with its status, a record a module
+rejected as 422 with the module's reason, aiohttp's own (404, 405, 413) with their status.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from api import accounts, apps, instance, oauth, statuses, timelines
+from api.config import CLIENT, CONFIG, ApiConfig, Handler
+from api.errors import ApiError
+from api.responses import json_response
+from cluster.client import ClusterClient
+from topology.context import RecordRejected
+
+log = logging.getLogger(__name__)
+
+RESOURCES = (instance, apps, accounts, statuses, timelines)
+EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
+METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
+
+
+def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.Application:
+    """Return the Mastodon API application over `client`."""
+    app = web.Application(middlewares=[cors, errors], client_max_size=16 << 20)
+    app[CLIENT] = client
+    app[CONFIG] = config or ApiConfig()
+    routes = [("POST", "/oauth/token", oauth.token)]
+    for resource in RESOURCES:
+        routes += resource.routes()
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler)
+        app.router.add_route(method, path + "/", handler)
+    return app
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into Mastodon's error body."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except ApiError as error:
+        return json_response(error.body(), status=error.status)
+    except RecordRejected as rejected:
+        return json_response({"error": f"Validation failed: {rejected}"}, status=422)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return json_response({"error": error.reason}, status=error.status, headers=_allow(error))
+    return response
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer preflights and mark every response as readable cross-origin, exposing `Link` (as Mastodon)."""
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response: web.StreamResponse = web.Response(status=200)
+        response.headers["Access-Control-Allow-Methods"] = METHODS
+        response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+            "Access-Control-Request-Headers", "Authorization, Content-Type, Idempotency-Key"
+        )
+        response.headers["Access-Control-Max-Age"] = "7200"
+    else:
+        response = await handler(request)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED
+    return response
+
+
+def _allow(error: web.HTTPException) -> dict[str, str]:
+    allow = error.headers.get("Allow")
+    return {"Allow": allow} if allow else {}

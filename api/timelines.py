@@ -1,0 +1,31 @@
+"""Timelines: `GET /api/v1/timelines/home`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api import render
+from api.config import CLIENT, Route
+from api.oauth import require_user
+from api.pagination import collect, page_params, paged
+from api.params import read_params
+
+CORE = "core"
+
+
+def routes() -> list[Route]:
+    """The routes of this resource."""
+    return [("GET", "/api/v1/timelines/home", home)]
+
+
+async def home(request: web.Request) -> web.Response:
+    """GET /api/v1/timelines/home: the caller's home timeline, newest first, paged by id."""
+    account = await require_user(request, "read:statuses")
+    page = page_params(await read_params(request))
+    client = request.app[CLIENT]
+
+    async def fetch(max_id: int | None, limit: int) -> list[int]:
+        ids: list[int] = await client.query(CORE, "home_timeline", account, max_id, limit)
+        return ids
+
+    return await paged(request, await render.statuses(request, account, await collect(fetch, page)))

@@ -1,0 +1,5 @@
+"""The auth module: OAuth apps, access tokens and password credentials."""
+
+from modules.auth.module import Auth
+
+__all__ = ["Auth"]

@@ -1,0 +1,105 @@
+"""Record shapes of the auth depots and their validation.
+
+    *apps         {"client_id", "secret_hash", "name", "redirect_uris": [str], "scopes": [str],
+                   "website": str | None}                                        partitioned by client_id
+    *tokens       {"op": "issue", "token_hash", "client_id", "account": id | None, "scopes": [str]}
+                  {"op": "revoke", "token_hash"}                                 partitioned by token_hash
+    *credentials  {"account": id, "email": str, "password": {"salt", "hash", "n", "r", "p"}}
+                                                                                 partitioned by account
+
+Secrets never reach a depot: tokens and client secrets arrive as SHA-256 hex digests, passwords as scrypt
+hashes (`passwords.py`) computed by the caller with a random per-user salt.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from topology.context import RecordRejected
+
+Record = dict[str, Any]
+
+HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+MAX_NAME_CHARS = 255
+MAX_EMAIL_CHARS = 320
+MAX_LIST = 64
+
+
+def field_of(name: str) -> Any:
+    """Return a partitioning function reading `name` from a record."""
+    return lambda record: _fields(record).get(name)
+
+
+def check_digest(value: object, what: str) -> str:
+    """Return a lower-case SHA-256 hex digest, rejecting anything else."""
+    if not isinstance(value, str) or not HEX_DIGEST.fullmatch(value):
+        raise RecordRejected(f"{what} must be a SHA-256 hex digest")
+    return value
+
+
+def check_strings(value: object, what: str, most_chars: int = MAX_NAME_CHARS) -> list[str]:
+    """Return a list of short strings, rejecting anything else."""
+    if not isinstance(value, list) or len(value) > MAX_LIST:
+        raise RecordRejected(f"{what} must be a list of at most {MAX_LIST} strings")
+    for item in value:
+        if not isinstance(item, str) or len(item) > most_chars:
+            raise RecordRejected(f"{what} must hold strings of at most {most_chars} characters")
+    return list(value)
+
+
+def check_app(record: Record) -> Record:
+    """Return an app record's fields, validated."""
+    client_id = record.get("client_id")
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= 128:
+        raise RecordRejected("client_id must be a non-empty string")
+    name = record.get("name")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+        raise RecordRejected(f"name must be a non-empty string of at most {MAX_NAME_CHARS} characters")
+    website = record.get("website")
+    if website is not None and (not isinstance(website, str) or len(website) > 2_000):
+        raise RecordRejected("website must be a string or None")
+    return {
+        "client_id": client_id,
+        "secret_hash": check_digest(record.get("secret_hash"), "secret_hash"),
+        "name": name,
+        "redirect_uris": check_strings(record.get("redirect_uris"), "redirect_uris", 2_000),
+        "scopes": check_strings(record.get("scopes"), "scopes"),
+        "website": website,
+    }
+
+
+def check_token(record: Record) -> Record:
+    """Return an issue record's fields, validated."""
+    account = record.get("account")
+    if account is not None and (type(account) is not int or account <= 0):
+        raise RecordRejected(f"account must be an id or None, got {account!r}")
+    client_id = record.get("client_id")
+    if not isinstance(client_id, str):
+        raise RecordRejected("client_id must be a string")
+    return {
+        "token_hash": check_digest(record.get("token_hash"), "token_hash"),
+        "client_id": client_id,
+        "account": account,
+        "scopes": check_strings(record.get("scopes"), "scopes"),
+    }
+
+
+def check_credentials(record: Record) -> Record:
+    """Return a credentials record's fields, validated."""
+    account = record.get("account")
+    if type(account) is not int or account <= 0:
+        raise RecordRejected(f"account must be an id, got {account!r}")
+    email = record.get("email")
+    if not isinstance(email, str) or "@" not in email or len(email) > MAX_EMAIL_CHARS:
+        raise RecordRejected("email must be an address")
+    password = record.get("password")
+    if not isinstance(password, dict) or set(password) != {"salt", "hash", "n", "r", "p"}:
+        raise RecordRejected("password must be a scrypt hash {salt, hash, n, r, p}")
+    return {"account": account, "email": email.lower(), "password": password}
+
+
+def _fields(record: object) -> Record:
+    if not isinstance(record, dict):
+        raise TypeError(f"auth records are dicts, got {type(record).__name__}")
+    return record
