@@ -19,12 +19,14 @@ ordinary statuses in the same microbatch go through whole. A continuation create
 batch (`"batch"`) is not advanced again by the tick in the same batch.
 
 Deliveries are in-memory side effects: they run in `ctx.after_commit`, once per committed batch, never for
-an aborted attempt; a status delivered twice (a retried record upstream, a rebuild) is deduplicated by id.
+an aborted attempt, all of a batch's deliveries to one task in one vectorized call; a status delivered
+twice (a retried record upstream, a rebuild) is deduplicated by id.
 Deletes need no fanout: home timeline reads drop tombstoned statuses.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from modules.core.delivery import Delivery, reaches
@@ -39,6 +41,9 @@ class Fanout:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self._owners: dict[int, dict[int, int]] = {}  # task count -> account -> owning task
+        self._pending_ctx: object = None  # the attempt whose deliveries `_pending` gathers
+        self._pending: dict[int, list[tuple[int, list[int]]]] = {}  # task -> (status id, accounts)
 
     # -- sources ---------------------------------------------------------------------------------------
 
@@ -79,8 +84,7 @@ class Fanout:
         followers = ctx.pstate("$$partitioned_followers", module="relationships")
         rows = followers.range(key, None if after is None else after + 1, limit=self.limit + 1)
         page = rows[: self.limit]
-        recipients = [f for f, options in page if f != status["author"] and self.reaches(ctx, status, f, options)]
-        self.deliver_grouped(ctx, status, recipients)
+        self.deliver_grouped(ctx, status, self.recipients(ctx, status, page))
         if len(rows) <= self.limit and after is None:
             return  # the whole bucket in one page: no continuation, no write (the common case)
         continuations = ctx.pstate(CONTINUATIONS)
@@ -92,20 +96,66 @@ class Fanout:
             continuations.remove(here, sub)
 
     def deliver(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
-        """Add the status to the recipients' home timelines once the batch commits (on their task)."""
-        timelines = ctx.task_global("home_timelines")
-        status_id, accounts = payload["status"]["id"], payload["accounts"]
-        ctx.after_commit(lambda: timelines.deliver(status_id, accounts))
+        """Add the status to the recipients' home timelines once the batch commits (on their task).
+
+        The deliveries of one attempt to one task are gathered into one list, handed to the timelines by a
+        single after-commit callback (`HomeTimelines.deliver_many`, vectorized over the whole batch). A new
+        attempt has a new context, so an aborted attempt's list is dropped with its callback.
+        """
+        if self._pending_ctx is not ctx:
+            self._pending_ctx, self._pending = ctx, {}
+        pending = self._pending.get(ctx.task)
+        if pending is None:
+            pending = self._pending[ctx.task] = []
+            timelines = ctx.task_global("home_timelines")
+            ctx.after_commit(partial(timelines.deliver_many, pending))
+        pending.append((payload["status"]["id"], payload["accounts"]))
 
     # -- helpers ---------------------------------------------------------------------------------------
 
+    @staticmethod
+    def recipients(ctx: TopologyContext, status: Delivery, page: list[tuple[int, Any]]) -> list[int]:
+        """The followers of `page` (`(follower, follow options)` rows) that `status` reaches.
+
+        The same rule as `delivery.reaches`, with a fast path for what is not direct and not a reply to
+        someone else (nearly every status): only the author and a follow's `languages` can leave one out.
+        """
+        author, language, reply_to = status["author"], status["language"], status["reply_to"]
+        if status["visibility"] != "direct" and (reply_to is None or reply_to == author):
+            if not language:
+                return [f for f, options in page if f != author and options is not None]
+            return [
+                f
+                for f, options in page
+                if f != author
+                and options is not None
+                and (not (languages := options.get("languages")) or language in languages)
+            ]
+        following = ctx.pstate("$$following", module="relationships")
+
+        def follows(a: int, b: int) -> bool:
+            return bool(following.contains(a, b))
+
+        return [f for f, options in page if f != author and reaches(status, f, options, follows)]
+
     def deliver_grouped(self, ctx: TopologyContext, status: Delivery, recipients: list[int]) -> None:
-        """Hop once to each task owning some of `recipients`."""
-        by_task: dict[int, list[int]] = {}
+        """Hop once to each task owning some of `recipients` (task ownership memoized per account)."""
+        if not recipients:
+            return
+        owners = self._owners.get(ctx.tasks)
+        if owners is None:
+            owners = self._owners[ctx.tasks] = {}
+        owner = owners.get
+        groups: list[list[int]] = [[] for _ in range(ctx.tasks)]
+        adds = [group.append for group in groups]
         for account in recipients:
-            by_task.setdefault(ctx.task_of(account), []).append(account)
-        for task, accounts in sorted(by_task.items()):
-            ctx.hop_to_task(task, "deliver", {"status": status, "accounts": accounts})
+            task = owner(account)
+            if task is None:
+                task = owners[account] = ctx.task_of(account)
+            adds[task](account)
+        for task, accounts in enumerate(groups):
+            if accounts:
+                ctx.hop_to_task(task, "deliver", {"status": status, "accounts": accounts})
 
     @staticmethod
     def reaches(ctx: TopologyContext, status: Delivery, account: int, options: dict[str, Any] | None) -> bool:

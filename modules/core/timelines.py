@@ -1,9 +1,12 @@
 """Home timelines in memory: per account the newest status ids, deduplicated, rebuilt lazily.
 
 The task global `home_timelines` of a task holds the timelines of the accounts that task owns. A timeline
-is a sorted list of at most `cap` ids (ids are time-ordered, so this is newest-last order); a delivery is
-an append in the common case (the id is the newest) and otherwise a binary-search insert, and an id already
-present is skipped, so a delivery repeated by a retried record or a rebuild is harmless.
+is a ring of at most `cap` ids (a row of one numpy array per task), oldest to newest (ids are time-ordered).
+Fanout hands over all the deliveries of a microbatch to a task at once (`deliver_many`): they are sorted
+and deduplicated with numpy, and every timeline whose new ids are all newer than its newest (the common
+case) gets them as a vectorized append; an older id (another task's clock, a rebuild) is inserted in
+order, and an id already present is skipped, so a delivery repeated by a retried record or a rebuild is
+harmless.
 
 Nothing here is durable. A timeline is *loaded* once it has been merged with a rebuild: on its first read
 in a process, the account's followees' (and its own) recent statuses are read from `$$author_statuses`,
@@ -15,62 +18,233 @@ at unfollow time; here they stay until a restart or until newer statuses push th
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
+
+import numpy as np
 
 from modules.core.delivery import reaches
 from topology.context import ReadContext
 
 DEFAULT_CAP = 600
 FOLLOWING_PAGE = 80  # relationships' largest page
+INITIAL_ROWS = 64
+EMPTY = np.iinfo(np.int64).min  # the newest id of an empty timeline
+FULL = np.iinfo(np.int64).max  # padding after the ids of a row being merged
+WINDOW = 16  # an id older than a timeline's newest is inserted vectorized if it belongs among its last WINDOW
 
 
 class HomeTimelines:
-    """The home timelines of one task's accounts."""
+    """The home timelines of one task's accounts: one numpy ring of `cap` ids per account.
+
+    Row `r` of `_ids` is an account's ring; `_count[r]` counts the ids ever appended to it (the next write
+    goes to `_count[r] % cap`) and `_newest[r]` is its newest id. A batch of deliveries (`deliver_many`) is
+    sorted by (row, id) and deduplicated with numpy; every row whose new ids are all newer than its newest
+    (the common case) is appended to with a handful of vectorized writes, the rest take the slow path: the
+    row as a sorted list, a binary-search insert per id, skipping ids already present.
+    """
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
         self.cap = cap
-        self._timelines: dict[int, list[int]] = {}
+        self._row: dict[int, int] = {}
+        self._ids = np.zeros((INITIAL_ROWS, cap), dtype=np.int64)
+        self._count = np.zeros(INITIAL_ROWS, dtype=np.int64)
+        self._newest = np.full(INITIAL_ROWS, EMPTY, dtype=np.int64)
         self._loaded: set[int] = set()
         self.deliveries = 0
 
+    # -- writes ----------------------------------------------------------------------------------------
+
     def deliver(self, status_id: int, accounts: Iterable[int]) -> None:
         """Add `status_id` to each account's timeline (a no-op where it is already present)."""
-        timelines, cap = self._timelines, self.cap
-        for account in accounts:
-            timeline = timelines.get(account)
-            if timeline is None:
-                timelines[account] = [status_id]
-            elif status_id > timeline[-1]:
-                timeline.append(status_id)
-            else:
-                at = bisect.bisect_left(timeline, status_id)
-                if at < len(timeline) and timeline[at] == status_id:
-                    continue
-                timeline.insert(at, status_id)
-            self.deliveries += 1
-            if len(timelines[account]) > cap:
-                del timelines[account][0]
+        self.deliver_many([(status_id, list(accounts))])
+
+    def deliver_ids(self, account: int, status_ids: list[int]) -> None:
+        """Add several ids to one account's timeline."""
+        self.deliver_many([(status_id, [account]) for status_id in status_ids])
+
+    def deliver_many(self, deliveries: Sequence[tuple[int, Sequence[int]]]) -> None:
+        """Add each `(status_id, accounts)`: vectorized over every (account, id) pair of the batch.
+
+        Each pair counts once, applied oldest id first (so which ids went into a full timeline and straight
+        out again, and were counted in `deliveries`, does not depend on the order within the batch).
+        """
+        row_get = self._row.get
+        row_lists: list[list[int]] = []
+        sids: list[int] = []
+        sizes: list[int] = []
+        for status_id, accounts in deliveries:
+            rows = [row_get(a, -1) for a in accounts]
+            if -1 in rows:
+                rows = [self._row_of(a) for a in accounts]
+            row_lists.append(rows)
+            sids.append(status_id)
+            sizes.append(len(rows))
+        total = sum(sizes)
+        if total == 0:
+            return
+        row = np.fromiter(chain.from_iterable(row_lists), dtype=np.int64, count=total)
+        sid = np.repeat(np.array(sids, dtype=np.int64), sizes)
+        if total > 1:
+            order = np.lexsort((sid, row))
+            row, sid = row[order], sid[order]
+            fresh = np.empty(total, dtype=bool)
+            fresh[0] = True
+            np.logical_or(row[1:] != row[:-1], sid[1:] != sid[:-1], out=fresh[1:])
+            if not fresh.all():
+                row, sid = row[fresh], sid[fresh]
+        starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
+        lengths = np.diff(np.append(starts, row.size))
+        group_rows = row[starts]
+        appends = sid[starts] > self._newest[group_rows]
+        if not appends.all():
+            slow = ~np.repeat(appends, lengths)
+            self._insert_near_end(row[slow], sid[slow])
+            row, sid = row[~slow], sid[~slow]
+            starts, lengths, group_rows = starts[appends], lengths[appends], group_rows[appends]
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        if row.size == 0:
+            return
+        self.deliveries += int(row.size)
+        self._newest[group_rows] = sid[np.cumsum(lengths) - 1]
+        rank = np.arange(row.size, dtype=np.int64) - np.repeat(starts, lengths)
+        if lengths.max() > self.cap:  # a run longer than the ring: only its newest `cap` ids stay
+            kept = rank >= np.repeat(lengths, lengths) - self.cap
+            row, sid, rank = row[kept], sid[kept], rank[kept]
+        self._ids[row, (self._count[row] + rank) % self.cap] = sid
+        self._count[group_rows] += lengths
+
+    def forget(self, account: int, status_ids: Iterable[int]) -> None:
+        """Drop ids (deleted statuses) from `account`'s timeline."""
+        r = self._row.get(account)
+        if r is not None and self._count[r]:
+            gone = set(status_ids)
+            self._set_row(r, [i for i in self._sorted(r) if i not in gone])
+
+    # -- reads -----------------------------------------------------------------------------------------
 
     def peek(self, account: int) -> list[int]:
         """Return the ids delivered to `account` in this process, newest first, without a rebuild."""
-        return list(reversed(self._timelines.get(account, [])))
+        r = self._row.get(account)
+        return [] if r is None else self._sorted(r)[::-1]
 
     def page(self, ctx: ReadContext, account: int, max_id: int | None, limit: int) -> list[int]:
         """Return up to `limit` ids below `max_id`, newest first, rebuilding the timeline on first read."""
         if account not in self._loaded:
             self.rebuild(ctx, account)
-        timeline = self._timelines.get(account, [])
-        end = len(timeline) if max_id is None else bisect.bisect_left(timeline, max_id)
-        return timeline[max(0, end - limit) : end][::-1]
+        r = self._row.get(account)
+        if r is None:
+            return []
+        timeline = self._sorted_array(r)
+        end = timeline.size if max_id is None else int(np.searchsorted(timeline, max_id, side="left"))
+        out: list[int] = timeline[max(0, end - limit) : end][::-1].tolist()
+        return out
 
-    def forget(self, account: int, status_ids: Iterable[int]) -> None:
-        """Drop ids (deleted statuses) from `account`'s timeline."""
-        timeline = self._timelines.get(account)
-        if timeline:
-            gone = set(status_ids)
-            timeline[:] = [i for i in timeline if i not in gone]
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _row_of(self, account: int) -> int:
+        r = self._row.get(account)
+        if r is None:
+            r = self._row[account] = len(self._row)
+            if r == self._count.size:
+                grown = 2 * r
+                ids = np.zeros((grown, self.cap), dtype=np.int64)
+                ids[:r] = self._ids
+                self._ids = ids
+                self._count = np.concatenate((self._count, np.zeros(grown - r, dtype=np.int64)))
+                self._newest = np.concatenate((self._newest, np.full(grown - r, EMPTY, dtype=np.int64)))
+        return r
+
+    def _sorted_array(self, r: int) -> np.ndarray:
+        count, cap = int(self._count[r]), self.cap
+        if count <= cap:
+            return self._ids[r, :count]
+        head = count % cap
+        return np.concatenate((self._ids[r, head:], self._ids[r, :head]))
+
+    def _sorted(self, r: int) -> list[int]:
+        out: list[int] = self._sorted_array(r).tolist()
+        return out
+
+    def _set_row(self, r: int, timeline: list[int]) -> None:
+        timeline = timeline[-self.cap :]
+        self._ids[r, : len(timeline)] = timeline
+        self._count[r] = len(timeline)
+        self._newest[r] = timeline[-1] if timeline else EMPTY
+
+    def _insert_near_end(self, row: np.ndarray, sid: np.ndarray) -> None:
+        """Insert ids older than their row's newest (pairs sorted by row then id, distinct), vectorized.
+
+        The usual such id is a little older than the newest (a status of another task, whose clock or
+        stream ran behind): it belongs among the last `WINDOW` ids of the ring. Those are gathered into a
+        matrix with the new ids, sorted and deduplicated per row, and written back to the same ring slots
+        onwards (an id keeps its slot when newer ids are inserted after it). Rows where that does not hold
+        go through `_insert_slowly`.
+        """
+        cap, width = self.cap, WINDOW
+        starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
+        lengths = np.diff(np.append(starts, row.size))
+        rows = row[starts]
+        counts = self._count[rows]
+        ok = (counts >= width) & (lengths <= cap - width)
+        window = self._ids[rows[:, None], (counts[:, None] - width + np.arange(width)) % cap]
+        ok &= sid[starts] >= window[:, 0]
+        if not ok.all():
+            pairs_ok = np.repeat(ok, lengths)
+            self._insert_slowly(row[~pairs_ok], sid[~pairs_ok])
+            if not ok.any():
+                return
+            row, sid = row[pairs_ok], sid[pairs_ok]
+            rows, counts, lengths, window = rows[ok], counts[ok], lengths[ok], window[ok]
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        groups = rows.size
+        widest = int(lengths.max())
+        merged = np.full((groups, width + widest), FULL, dtype=np.int64)
+        merged[:, :width] = window
+        rank = np.arange(row.size, dtype=np.int64) - np.repeat(starts, lengths)
+        merged[np.repeat(np.arange(groups), lengths), width + rank] = sid
+        merged.sort(axis=1)
+        repeated = np.zeros(merged.shape, dtype=bool)
+        repeated[:, 1:] = merged[:, 1:] == merged[:, :-1]
+        merged[repeated] = FULL  # an id already present (or padding)
+        merged.sort(axis=1)
+        sizes = (merged != FULL).sum(axis=1)
+        group, column = np.nonzero(np.arange(merged.shape[1])[None, :] < sizes[:, None])
+        self._ids[rows[group], (counts[group] - width + column) % cap] = merged[group, column]
+        added = sizes - width
+        self._count[rows] = counts + added
+        self._newest[rows] = merged[np.arange(groups), sizes - 1]
+        self.deliveries += int(added.sum())
+
+    def _insert_slowly(self, rows: np.ndarray, sids: np.ndarray) -> None:
+        """Insert ids not newer than a row's newest, skipping ids already present.
+
+        Only the tail of the row from the oldest new id on is rewritten: in a ring, an id keeps its slot when
+        newer ids are inserted after it (the oldest ids pushed out of a full ring are the ones skipped).
+        """
+        by_row: dict[int, list[int]] = {}
+        for r, s in zip(rows.tolist(), sids.tolist(), strict=True):
+            by_row.setdefault(r, []).append(s)
+        ids, cap = self._ids, self.cap
+        for r, new in by_row.items():
+            count = int(self._count[r])
+            size = min(count, cap)
+            timeline = self._sorted_array(r)
+            lo = int(np.searchsorted(timeline, new[0], side="left"))  # `new` is sorted
+            tail: list[int] = timeline[lo:].tolist()
+            merged = sorted(set(tail).union(new))
+            added = len(merged) - len(tail)
+            if not added:
+                continue
+            dropped = size + added - cap  # the oldest ids a full ring pushes out
+            first = count - size + lo
+            for j, status_id in enumerate(merged):
+                if lo + j >= dropped:
+                    ids[r, (first + j) % cap] = status_id
+            self._count[r] = count + added
+            self._newest[r] = merged[-1]
+            self.deliveries += added
 
     def rebuild(self, ctx: ReadContext, account: int) -> None:
         """Merge the recent statuses of `account` and its followees that reach it into its timeline."""
@@ -86,11 +260,6 @@ class HomeTimelines:
             rows = ctx.query("core", "author_deliveries", author, self.cap)
             self.deliver_ids(account, [d["id"] for d in rows if reaches(d, account, options, follows)])
         self._loaded.add(account)
-
-    def deliver_ids(self, account: int, status_ids: list[int]) -> None:
-        """Add several ids to one account's timeline."""
-        for status_id in status_ids:
-            self.deliver(status_id, (account,))
 
 
 def followees(ctx: ReadContext, account: int) -> list[int]:

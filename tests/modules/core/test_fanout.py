@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from cluster.testing import FakeClock
-from tests.modules.core.support import CORE, delete, delivered, follow, home, launched, post, register
+from modules.core import Core
+from modules.core.fanout import Fanout
+from modules.core.module import DEFAULT_FANOUT_LIMIT
+from tests.modules.core.support import CORE, delete, delivered, follow, follow_all, home, launched, post, register
+from topology.context import BatchContext
 
 
 def test_statuses_reach_followers_and_the_author_newest_first(tmp_path: Path, store_kind: str) -> None:
@@ -131,5 +136,42 @@ def test_a_paused_fanout_delivers_each_status_once(tmp_path: Path, store_kind: s
             timelines = runtime.task_global(runtime.task_of(bob), "home_timelines", lambda t: None)
             timelines.deliver(first, [bob])  # a repeated delivery (a retried upstream record) is a no-op
             assert delivered(cluster, bob) == [second, first]
+
+    asyncio.run(scenario())
+
+
+class FlakyFanout(Fanout):
+    """Fails the first `failures` bucket steps: after the author's delivery of that attempt was gathered."""
+
+    def __init__(self, limit: int, failures: int) -> None:
+        super().__init__(limit)
+        self.failures = failures
+
+    def fan_out_bucket(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("injected")
+        super().fan_out_bucket(ctx, payload)
+
+
+def test_an_aborted_attempt_delivers_nothing_and_its_retry_delivers_once(tmp_path: Path, store_kind: str) -> None:
+    clock = FakeClock()
+    core = Core()
+    flaky = core.fanout = FlakyFanout(DEFAULT_FANOUT_LIMIT, failures=2)
+
+    async def scenario() -> None:
+        async with launched(tmp_path, store_kind, clock=clock, core=core) as cluster:
+            alice = await register(cluster, "alice")
+            followers = [await register(cluster, f"f{i}") for i in range(12)]
+            await follow_all(cluster, followers, alice)
+            runtime = cluster.runtime(CORE)
+            before = sum(runtime.task_global(t, "home_timelines", lambda _: None).deliveries for t in range(4))
+            status = await post(cluster, alice, "once")
+            await cluster.controls.wait_idle()
+            assert flaky.failures == 0  # both failures happened, then the batch committed
+            after = sum(runtime.task_global(t, "home_timelines", lambda _: None).deliveries for t in range(4))
+            assert after - before == 13  # the author and each follower exactly once
+            for account in (alice, *followers):
+                assert delivered(cluster, account) == [status]
 
     asyncio.run(scenario())

@@ -1,0 +1,83 @@
+"""HomeTimelines (numpy rings) against a plain sorted-list model: appends, old ids, duplicates, the cap."""
+
+from __future__ import annotations
+
+import bisect
+import random
+
+import pytest
+
+from modules.core.timelines import HomeTimelines
+
+
+class ListModel:
+    """The reference: a sorted list of at most `cap` ids per account, as before the rings."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.timelines: dict[int, list[int]] = {}
+        self.deliveries = 0
+
+    def deliver(self, status_id: int, accounts: list[int]) -> None:
+        for account in accounts:
+            timeline = self.timelines.setdefault(account, [])
+            at = bisect.bisect_left(timeline, status_id)
+            if at < len(timeline) and timeline[at] == status_id:
+                continue
+            timeline.insert(at, status_id)
+            self.deliveries += 1
+            if len(timeline) > self.cap:
+                del timeline[0]
+
+    def forget(self, account: int, status_ids: list[int]) -> None:
+        gone = set(status_ids)
+        self.timelines[account] = [i for i in self.timelines.get(account, []) if i not in gone]
+
+    def peek(self, account: int) -> list[int]:
+        return self.timelines.get(account, [])[::-1]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_rings_match_sorted_lists(seed: int) -> None:
+    rng = random.Random(seed)
+    cap = rng.choice([1, 3, 8, 25, 40, 100])
+    accounts = list(range(1_000, 1_000 + rng.choice([3, 40, 200])))  # more than the 64 initial rows
+    rings, model = HomeTimelines(cap), ListModel(cap)
+    newest = 10_000
+    for _ in range(60):
+        batch: list[tuple[int, list[int]]] = []
+        for _ in range(rng.randint(0, 12)):
+            # mostly new ids, often a little older ones (another task's clock), sometimes much older ones or repeats
+            newest += rng.randint(1, 5)
+            roll = rng.random()
+            status_id = (
+                newest if roll < 0.6 else newest - rng.randint(0, 30) if roll < 0.85 else rng.randint(10_000, newest)
+            )
+            batch.append((status_id, rng.sample(accounts, rng.randint(0, len(accounts)))))
+        if rng.random() < 0.2 and batch:
+            batch.append(batch[0])  # the same delivery twice in one batch
+        rings.deliver_many(batch)
+        # a batch is applied oldest id first, each (id, account) once: the count of ids that go in and straight
+        # out of a full timeline depends on that order (the timelines' contents do not)
+        for status_id, account in sorted({(s, a) for s, recipients in batch for a in recipients}):
+            model.deliver(status_id, [account])
+        if rng.random() < 0.1:
+            account = rng.choice(accounts)
+            gone = [*model.peek(account)[: rng.randint(0, 3)], 1]
+            rings.forget(account, gone)
+            model.forget(account, gone)
+        for account in accounts:
+            assert rings.peek(account) == model.peek(account)
+    assert rings.deliveries == model.deliveries
+
+
+def test_a_run_longer_than_the_cap_keeps_the_newest() -> None:
+    rings = HomeTimelines(cap=4)
+    rings.deliver_many([(i, [7]) for i in range(10, 20)])
+    assert rings.peek(7) == [19, 18, 17, 16]
+    rings.deliver(12, [7])  # older than everything kept: in and straight out again, as a list would
+    assert rings.peek(7) == [19, 18, 17, 16]
+    rings.deliver(18, [7, 8])  # present for 7, new for 8
+    assert rings.peek(7) == [19, 18, 17, 16]
+    assert rings.peek(8) == [18]
+    assert rings.deliveries == 12
