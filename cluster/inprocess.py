@@ -28,8 +28,9 @@ from cluster.runtime import ModuleRuntime
 from cluster.stream_runner import StreamRunner
 from cluster.testing import FakeClock, TestControls
 from depots.codec import encode_record
+from depots.declaration import DepotSpec
 from depots.errors import InternalDepotError
-from depots.log import FsyncPolicy
+from depots.log import AppendReceipt, DepotLog, FsyncPolicy
 from pstates.errors import TuskError
 from pstates.store import KVStore, open_store
 from topology.module import DefinitionError, Module, ModuleDefinition
@@ -245,18 +246,20 @@ class InProcessCluster(ClusterClient):
 
     async def append(self, module: str, depot: str, record: object, ack: Ack = Ack.PROCESSED) -> AppendResult:
         """Append `record` to `module`'s `depot` and wait as `ack` says."""
-        return (await self.append_many(module, depot, [record], ack))[0]
+        runtime, spec, depot_log = self._appendable(module, depot)
+        payload = encode_record(record, spec.max_record_bytes, depot)
+        receipt = depot_log.append(runtime.partition_for(spec, record, None), payload, self.clock.now_ms())
+        if ack is Ack.NONE:
+            return AppendResult(receipt.partition, receipt.offset)
+        waiter = self._register_ack(module, depot, receipt, ack)
+        await receipt.durable
+        return AppendResult(receipt.partition, receipt.offset, {} if waiter is None else await waiter)
 
     async def append_many(
         self, module: str, depot: str, records: Sequence[object], ack: Ack = Ack.PROCESSED
     ) -> list[AppendResult]:
         """Append `records` to `module`'s `depot` in order; every record is encoded before any is written."""
-        runtime = self.runtime(module)
-        spec, depot_log = runtime.depot(depot)
-        if spec.is_internal:
-            raise InternalDepotError(
-                f"depot {depot!r} of module {module!r} is internal: only its topologies may append to it"
-            )
+        runtime, spec, depot_log = self._appendable(module, depot)
         max_bytes = spec.max_record_bytes
         payloads = [encode_record(record, max_bytes, depot) for record in records]
         partitions = [runtime.partition_for(spec, record, None) for record in records]
@@ -264,23 +267,42 @@ class InProcessCluster(ClusterClient):
         receipts = [depot_log.append(p, payload, now_ms) for p, payload in zip(partitions, payloads, strict=True)]
         if ack is Ack.NONE:
             return [AppendResult(r.partition, r.offset) for r in receipts]
-        # Registered before awaiting durability, so a topology that processes a record first still finds it.
-        consumers = self._consumers.get((module, depot), set()) if ack is Ack.PROCESSED else set()
-        waiters = [
-            self.acks.register((module, depot, r.partition), r.offset, consumers) if consumers else None
-            for r in receipts
-        ]
-        await asyncio.gather(*(r.durable for r in receipts))
+        waiters = [self._register_ack(module, depot, r, ack) for r in receipts]
+        for receipt in receipts:  # one group commit resolves most of them: after the first, no suspension
+            await receipt.durable
         # Every record is appended and processed; a rejected one is raised after all were awaited.
-        outcomes = await asyncio.gather(*(w for w in waiters if w is not None), return_exceptions=True)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if failures:
-            raise failures[0]
-        values = iter(outcomes)
-        return [
-            AppendResult(r.partition, r.offset, {} if w is None else next(values))  # type: ignore[arg-type]
-            for r, w in zip(receipts, waiters, strict=True)
-        ]
+        results: list[AppendResult] = []
+        failure: Exception | None = None
+        for receipt, waiter in zip(receipts, waiters, strict=True):
+            values: dict[str, Any] = {}
+            if waiter is not None:
+                try:
+                    values = await waiter
+                except Exception as exc:  # RecordRejected, RecordFailedError, or the cluster closing
+                    failure = failure or exc
+            results.append(AppendResult(receipt.partition, receipt.offset, values))
+        if failure is not None:
+            raise failure
+        return results
+
+    def _appendable(self, module: str, depot: str) -> tuple[ModuleRuntime, DepotSpec, DepotLog]:
+        """The runtime, spec and log of a depot clients may append to, or a clear error."""
+        runtime = self.runtime(module)
+        spec, depot_log = runtime.depot(depot)
+        if spec.is_internal:
+            raise InternalDepotError(
+                f"depot {depot!r} of module {module!r} is internal: only its topologies may append to it"
+            )
+        return runtime, spec, depot_log
+
+    def _register_ack(
+        self, module: str, depot: str, receipt: AppendReceipt, ack: Ack
+    ) -> asyncio.Future[dict[str, Any]] | None:
+        """For `Ack.PROCESSED`, a future of the stream topologies' results (registered before durability)."""
+        consumers = self._consumers.get((module, depot)) if ack is Ack.PROCESSED else None
+        if not consumers:
+            return None
+        return self.acks.register((module, depot, receipt.partition), receipt.offset, consumers)
 
     def pstate(self, module: str, name: str) -> ClientPState:
         """A routed, read-only async handle on `module`'s PState `name`."""
