@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cluster.runtime import offset_key
 from depots.log import DepotLog
 from topology.module import DepotRef, TopologySpec
 
@@ -40,8 +41,6 @@ def assign_sources(
     sources: dict[DepotRef, Any],
 ) -> list[Assignment]:
     """Spread every source depot's partitions over the runtime's tasks (partition p -> task p % tasks)."""
-    from cluster.runtime import offset_key
-
     assignments: list[Assignment] = []
     for ref, handler in sources.items():
         owner = cluster.runtime(ref.module) if ref.module else runtime

@@ -18,7 +18,7 @@ import msgpack
 
 from cluster.client import RecordFailedError
 from cluster.contexts import EmbeddedTopologyContext, Round
-from cluster.runtime import META_COLUMN, ModuleRuntime, dead_letter_key
+from cluster.runtime import ModuleRuntime, dead_letter_key
 from cluster.sources import Assignment, TopologyRunner
 from depots.codec import decode_record
 from depots.log import LogEntry
@@ -139,6 +139,3 @@ class StreamRunner(TopologyRunner):
         round_.txn(task).put(self.runtime.meta[task], key, msgpack.packb(repr(error)))
         log.error("%s", failure)
         await self._commit(round_, assignment, [entry], [failure])
-
-
-__all__ = ["META_COLUMN", "StreamRunner"]
