@@ -23,6 +23,8 @@ def delivery_of(status: dict[str, Any], reply_to: int | None) -> Delivery:
         "reply_to": reply_to,
         "mentions": status["mentions"],
         "language": status["language"],
+        "tags": status["tags"],
+        "reblog_of": status.get("reblog_of"),
     }
 
 

@@ -9,11 +9,12 @@
                         "mentions"?: [id]}                              partitioned by author
                        {"op": "delete", "author": id, "id": id}
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
-                       {"op": "create", "status": Delivery}  |  {"op": "delete", "id", "author"}
+                       {"op": "create", "status": Delivery, "text": str}  |  {"op": "delete", "id", "author"}
 
 A `Delivery` is what fanout and the home-timeline rebuild need to decide who sees a status, and is also the
 value of `$$author_statuses`: {"id", "author", "visibility", "reply_to" (parent's author or None),
-"mentions", "language"}.
+"mentions", "language", "tags" (normalized hashtags, `text.hashtags`), "reblog_of" (the boosted status' id,
+or None)}. Other modules (trends, global timelines, search) consume `*statuses_with_id` through mirrors.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
     $$status_id_clock  ("statuses", salt) -> last id issued on that task (`ids.task_key`)
 
 A status is {"id", "author", "uuid", "text", "visibility", "in_reply_to", "in_reply_to_account",
-"language", "mentions", "created_at"}; a deleted one becomes {"id", "author", "deleted_at"}. After the
+"language", "mentions", "tags", "created_at"}; a deleted one becomes {"id", "author", "deleted_at"}. After the
 writes, the record goes on to `*statuses_with_id` for the fanout microbatch.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from modules.core.accounts import issue_id
 from modules.core.delivery import delivery_of
 from modules.core.records import Limits, Record, check_id, check_status
+from modules.core.text import hashtags
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
 
@@ -41,12 +42,18 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
         raise RecordRejected(f"unknown account {author}")
     reply_to = parent_author(ctx, fields["in_reply_to"])
     status_id = issue_id(ctx, "statuses", "$$status_id_clock")
-    status = {"id": status_id, **fields, "in_reply_to_account": reply_to, "created_at": ctx.time_ms}
+    status = {
+        "id": status_id,
+        **fields,
+        "tags": hashtags(fields["text"]),
+        "in_reply_to_account": reply_to,
+        "created_at": ctx.time_ms,
+    }
     delivery = delivery_of(status, reply_to)
     ctx.pstate("$$status_by_uuid").put(author, uuid, status_id)
     ctx.pstate("$$author_statuses").put(author, status_id, delivery)
     ctx.hop(status_id, "store_status", status)
-    ctx.append("*statuses_with_id", {"op": "create", "status": delivery})
+    ctx.append("*statuses_with_id", {"op": "create", "status": delivery, "text": status["text"]})
     return status_id
 
 

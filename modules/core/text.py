@@ -1,0 +1,29 @@
+"""What core reads out of a status' text: its hashtags, normalized the way every module compares them.
+
+Mastodon's rule (Tag::HASHTAG_RE, simplified): `#` not preceded by a word character, `/` or `)`, then word
+characters containing at least one non-digit, so `#2024` is not a tag but `#web3` is. Names compare
+case-insensitively: modules store the lower-cased (casefolded) form; the first spelling in the text is kept
+for display by whoever renders it.
+"""
+
+from __future__ import annotations
+
+import re
+
+HASHTAG = re.compile(r"(?<![\w/)])#(\w*[^\W\d]\w*)")
+MAX_TAG_CHARS = 100
+
+
+def hashtags(text: str) -> list[str]:
+    """Return the distinct hashtags of `text`, normalized, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for match in HASHTAG.finditer(text):
+        name = normalize_tag(match.group(1))
+        if len(name) <= MAX_TAG_CHARS:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def normalize_tag(name: str) -> str:
+    """Return the form hashtags are stored and compared in (case-insensitive, no leading '#')."""
+    return name.removeprefix("#").casefold()

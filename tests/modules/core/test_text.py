@@ -1,0 +1,35 @@
+"""Hashtags read out of status text: Mastodon's boundaries, normalization and order."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from modules.core.text import hashtags, normalize_tag
+from tests.modules.core.support import launched, post, register
+
+
+def test_hashtags_follow_mastodons_boundaries() -> None:
+    assert hashtags("#Python and #web3 at #2024") == ["python", "web3"]
+    assert hashtags("see example.com/#anchor or (x)#no, but #yes!") == ["yes"]
+    assert hashtags("#Tusk #tusk #TUSK") == ["tusk"]
+    assert hashtags("#café #日本語 #snake_case") == ["café", "日本語", "snake_case"]
+    assert hashtags("no tags here # nor here") == []
+    assert hashtags("#" + "a" * 101) == []
+
+
+def test_normalize_tag_is_case_insensitive_and_drops_the_hash() -> None:
+    assert normalize_tag("#Straße") == normalize_tag("STRASSE") == "strasse"
+
+
+def test_statuses_carry_their_tags_in_the_status_and_its_delivery(tmp_path: Path, store_kind: str) -> None:
+    async def scenario() -> None:
+        async with launched(tmp_path, store_kind) as cluster:
+            alice = await register(cluster, "alice")
+            status_id = await post(cluster, alice, "Hello #Fediverse and #tusk")
+            status = await cluster.query("core", "status", status_id)
+            assert status is not None and status["tags"] == ["fediverse", "tusk"]
+            [delivery] = await cluster.query("core", "author_deliveries", alice, 1)
+            assert delivery["tags"] == ["fediverse", "tusk"] and delivery["reblog_of"] is None
+
+    asyncio.run(scenario())
