@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias, TypeVar
 
 import msgpack
+import numpy as np
 
 from pstates.errors import PStateWriteError, SchemaError
 from pstates.keycodec import INT_OFFSET, INT_TAG, PACK_TAGGED_U64, PREFIX_END, Key, encode_key, suffix_decoder
@@ -27,6 +28,7 @@ from pstates.schema import (
     CappedNewestFirst,
     LinkedSet,
     Map,
+    PackedIntSet,
     PStateSpec,
     SortedMap,
     SortedSet,
@@ -391,6 +393,124 @@ class LinkedSetPState(_Collection):
         return int(size), int(sequence)
 
 
+class PackedIntSetPState(_Collection):
+    """Per key, a sorted set of int64 in chunks of at most `chunk` members, each chunk one store key.
+
+    A chunk's store key ends with the encoding of its first member, so the chunk that holds (or would hold)
+    `m` is the last one whose key is <= enc(m): one reverse range read of one row. Adding to a full chunk
+    splits it in two halves; removing its first member re-keys it; an emptied chunk leaves no key.
+    """
+
+    def __init__(self, spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> None:
+        schema = spec.schema
+        if not isinstance(schema, PackedIntSet):
+            raise SchemaError(f"PState {spec.name} is not a PackedIntSet: {schema!r}")
+        super().__init__(spec, reader, writer)
+        self.chunk = schema.chunk
+
+    def add(self, key: Key, member: int) -> bool:
+        """Add `member` to the set at `key`; return whether it was new."""
+        writer, outer = self._writable(), self._outer(key)
+        _check_int64(self.name, member)
+        found = self._locate(outer, member)
+        if found is None:
+            self._write(writer, outer, None, np.array([member], dtype=np.int64))
+        else:
+            element, members = found
+            at = int(np.searchsorted(members, member))
+            if at < len(members) and members[at] == member:
+                return False
+            self._write(writer, outer, element, np.insert(members, at, member))
+        self._resize(writer, outer, 1)
+        return True
+
+    def remove(self, key: Key, member: int) -> bool:
+        """Remove `member` from the set at `key`; return whether it was there."""
+        writer, outer = self._writable(), self._outer(key)
+        found = self._locate(outer, member) if _is_int64(member) else None
+        if found is None:
+            return False
+        element, members = found
+        at = int(np.searchsorted(members, member))
+        if at == len(members) or members[at] != member:
+            return False
+        self._write(writer, outer, element, np.delete(members, at))
+        self._resize(writer, outer, -1)
+        return True
+
+    def contains(self, key: Key, member: int) -> bool:
+        """Whether the set at `key` has `member`."""
+        if not _is_int64(member):
+            return False
+        found = self._locate(encode_key(key), member)
+        if found is None:
+            return False
+        members = found[1]
+        at = int(np.searchsorted(members, member))
+        return at < len(members) and bool(members[at] == member)
+
+    def members(self, key: Key, after: int | None = None, limit: int | None = None) -> np.ndarray:
+        """Members of the set at `key` greater than `after` (None: all), ascending, at most `limit`: int64."""
+        outer = encode_key(key)
+        prefix = outer + ELEMENTS
+        low = prefix
+        if after is not None:
+            found = self._locate(outer, after)
+            low = prefix if found is None else found[0]
+        wanted = np.iinfo(np.int64).max if limit is None else limit
+        parts: list[np.ndarray] = []
+        taken = 0
+        while taken < wanted:
+            chunks = 1 + (wanted - taken) // self.chunk if limit is not None else None
+            rows = list(self._range(self._column, low, prefix + PREFIX_END, limit=chunks))
+            for _, raw in rows:
+                members = np.frombuffer(raw, dtype="<i8")
+                if after is not None and members[0] <= after:
+                    members = members[int(np.searchsorted(members, after, side="right")) :]
+                parts.append(members)
+                taken += len(members)
+            if chunks is None or len(rows) < chunks:
+                break
+            low = rows[-1][0] + b"\x00"  # the smallest key after the last chunk read
+        found_all = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        return found_all if limit is None else found_all[:limit]
+
+    def _outer(self, key: Key) -> bytes:
+        self._check_key(key)
+        return encode_key(key)
+
+    def _locate(self, outer: bytes, member: int) -> tuple[bytes, np.ndarray] | None:
+        """The chunk that holds or would hold `member`: the last with first <= member, else the first one."""
+        prefix = outer + ELEMENTS
+        rows = list(self._range(self._column, prefix, prefix + encode_key(member) + b"\x00", reverse=True, limit=1))
+        if not rows:
+            rows = list(self._range(self._column, prefix, prefix + PREFIX_END, limit=1))
+        if not rows:
+            return None
+        element, raw = rows[0]
+        return element, np.frombuffer(raw, dtype="<i8")
+
+    def _write(self, writer: Transaction, outer: bytes, element: bytes | None, members: np.ndarray) -> None:
+        """Replace the chunk at `element` (None: a new chunk) by `members`, split in halves when over-full."""
+        prefix = outer + ELEMENTS
+        pieces = [members] if len(members) <= self.chunk else np.array_split(members, 2)
+        pieces = [piece for piece in pieces if len(piece)]
+        keys = [prefix + encode_key(int(piece[0])) for piece in pieces]
+        if element is not None and element not in keys:
+            writer.delete(self._column, element)
+        for piece_key, piece in zip(keys, pieces, strict=True):
+            writer.put(self._column, piece_key, piece.astype("<i8", copy=False).tobytes())
+
+
+def _is_int64(value: object) -> bool:
+    return type(value) is int and -(1 << 63) <= value < (1 << 63)
+
+
+def _check_int64(pstate: str, value: object) -> None:
+    if not _is_int64(value):
+        raise SchemaError(f"PState {pstate}: member must be a signed 64-bit int, got {type(value).__name__} {value!r}")
+
+
 def _int_keyed_pairs(rows: list[tuple[Key, Any]]) -> list[tuple[bytes, bytes]] | None:
     """Encode int-keyed rows with C calls only (the microbatch write path); None if a row needs checking.
 
@@ -412,7 +532,9 @@ def _inner(spec: PStateSpec, kind: type[_Inner]) -> _Inner:
     return schema.value
 
 
-PStateView: TypeAlias = MapPState | SortedMapPState | SortedSetPState | CappedNewestFirstPState | LinkedSetPState
+PStateView: TypeAlias = (
+    MapPState | SortedMapPState | SortedSetPState | CappedNewestFirstPState | LinkedSetPState | PackedIntSetPState
+)
 
 
 def bind(spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) -> PStateView:
@@ -422,6 +544,8 @@ def bind(spec: PStateSpec, reader: KVReader, writer: Transaction | None = None) 
         return CappedNewestFirstPState(spec, reader, writer)
     if isinstance(schema, LinkedSet):
         return LinkedSetPState(spec, reader, writer)
+    if isinstance(schema, PackedIntSet):
+        return PackedIntSetPState(spec, reader, writer)
     if isinstance(schema.value, SortedMap):
         return SortedMapPState(spec, reader, writer)
     if isinstance(schema.value, SortedSet):

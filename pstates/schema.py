@@ -8,6 +8,7 @@ A module declares each PState as `PStateSpec("$$name", schema)`:
     Map(str, SortedSet(int))               subindexed: per key, a sorted set
     CappedNewestFirst(int, int, dict, 600) per key, the 600 largest item keys (newest ids), newest first
     LinkedSet(int, int)                    per key, a set that remembers insertion order
+    PackedIntSet(int)                      per key, a sorted set of 64-bit ints read as numpy arrays
 
 Key types: None's type, bool, int, float, str, bytes, `tuple` (any tuple key), a tuple of key types such as
 `(int, str)` (a tuple key of exactly those elements), a union such as `int | str`, or `object` (any key the
@@ -29,9 +30,14 @@ Storage layout, one column per PState, `enc` being `pstates.keycodec.encode_key`
     LinkedSet             enc(k)                       -> msgpack([size, next_sequence])
                           enc(k) 0x01 enc(sequence)    -> enc(member)     (insertion order)
                           enc(k) 0x02 enc(member)      -> enc(sequence)   (membership)
+    PackedIntSet          enc(k)                       -> msgpack([size])
+                          enc(k) 0x01 enc(first)       -> int64 little-endian array, sorted, starting at
+                                                          `first`, at most `chunk` members
 
-Every inner element is one store key, so a collection can be larger than memory and is range-read in
-order; its size is O(1) from the bare outer key, which exists only while the collection is non-empty.
+Every inner element is one store key (a PackedIntSet chunk holds up to `chunk` of them: a fanout reads
+thousands of follower ids with a few gets and no per-member decoding), so a collection can be larger than
+memory and is range-read in order; its size is O(1) from the bare outer key, which exists only while the
+collection is non-empty.
 Encodings are prefix-free, so `[enc(k), enc(k) + 0xFF)` holds exactly one collection: deleting it is one
 range delete.
 """
@@ -122,7 +128,20 @@ class LinkedSet:
         key_check(self.member_type)
 
 
-Schema: TypeAlias = Map | CappedNewestFirst | LinkedSet
+@dataclass(frozen=True)
+class PackedIntSet:
+    """Per key, a sorted set of signed 64-bit ints stored `chunk` to a store key, read as numpy arrays."""
+
+    key_type: object
+    chunk: int = 512
+
+    def __post_init__(self) -> None:
+        key_check(self.key_type)
+        if self.chunk < 2:
+            raise SchemaError(f"PackedIntSet chunk must be at least 2, got {self.chunk}")
+
+
+Schema: TypeAlias = Map | CappedNewestFirst | LinkedSet | PackedIntSet
 
 
 @dataclass(frozen=True)
@@ -135,8 +154,8 @@ class PStateSpec:
     def __post_init__(self) -> None:
         if not self.name.startswith("$$") or len(self.name) < 3:
             raise SchemaError(f"PState name {self.name!r} must start with '$$', like '$$followers'")
-        if not isinstance(self.schema, Map | CappedNewestFirst | LinkedSet):
-            kinds = "a Map, CappedNewestFirst or LinkedSet"
+        if not isinstance(self.schema, Map | CappedNewestFirst | LinkedSet | PackedIntSet):
+            kinds = "a Map, CappedNewestFirst, LinkedSet or PackedIntSet"
             raise SchemaError(f"PState {self.name}: {self.schema!r} is not {kinds}")
 
 

@@ -43,7 +43,7 @@ def test_pstate_names_start_with_two_dollars(name: str) -> None:
         (lambda: Map(int, SortedSet(float | list)), "list cannot be a key type"),
         (lambda: CappedNewestFirst(int, int, str, 0), "cap must be positive"),
         (lambda: LinkedSet(int, bytearray), "bytearray cannot be a key type"),
-        (lambda: PStateSpec("$$x", SortedMap(int, int)), "is not a Map, CappedNewestFirst or LinkedSet"),  # type: ignore[arg-type]
+        (lambda: PStateSpec("$$x", SortedMap(int, int)), "is not a Map, CappedNewestFirst, LinkedSet or PackedIntSet"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_declarations_fail_when_declared(make: Any, message: str) -> None:
