@@ -85,7 +85,9 @@ async def submit(
     return await client.post("/oauth/authorize", data=form, allow_redirects=False)
 
 
-def authorize_query(app: dict[str, Any], challenge: str | None, scope: str = "read write", **extra: str) -> dict[str, str]:
+def authorize_query(
+    app: dict[str, Any], challenge: str | None, scope: str = "read write", **extra: str
+) -> dict[str, str]:
     """The query of an authorization request to the callback."""
     query = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": CALLBACK, "scope": scope}
     if challenge:

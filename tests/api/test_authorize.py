@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+
 from aiohttp import FormData
 
 from cluster.testing import FakeClock
@@ -103,7 +104,10 @@ def test_a_code_expires_after_ten_minutes(tmp_path: Path) -> None:
             app = await client_app(client)
             await user(client, "carol")
             verifier, challenge = pkce_pair()
-            on_time, late = await code_for(client, app, "carol", challenge), await code_for(client, app, "carol", challenge)
+            on_time, late = (
+                await code_for(client, app, "carol", challenge),
+                await code_for(client, app, "carol", challenge),
+            )
             clock.advance(CODE_TTL_MS)
             assert (await client.post("/oauth/token", data=exchange(app, on_time, verifier))).status == 200
             clock.advance(1)

@@ -11,6 +11,7 @@ from modules.auth.passwords import hash_password, verify_password
 from tests.modules.auth.support import AUTH, CHEAP, digest, launched
 from topology.context import RecordRejected
 
+
 def test_apps_and_tokens(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
         async with launched(tmp_path, store_kind) as cluster:

@@ -89,8 +89,12 @@ def test_counters_of_users_registrations_and_logins(tmp_path: Path, store_kind: 
             assert isinstance(clock, FakeClock)
             password = hash_password("pw", CHEAP)
             for account in (1, 2, 3):
-                await cluster.append(AUTH, "*credentials", {"account": account, "email": f"{account}@x", "password": password})
-            await cluster.append(AUTH, "*credentials", {"account": 1, "email": "1@x", "password": password})  # an update
+                await cluster.append(
+                    AUTH, "*credentials", {"account": account, "email": f"{account}@x", "password": password}
+                )
+            await cluster.append(
+                AUTH, "*credentials", {"account": 1, "email": "1@x", "password": password}
+            )  # an update
             token = {"op": "issue", "client_id": "c", "scopes": ["read"]}
             await cluster.append(AUTH, "*tokens", {**token, "token_hash": digest("app"), "account": None})
             clock.advance(7 * 86_400_000)
