@@ -16,6 +16,7 @@ from api.oauth import AUTH, issue_token, require, require_user
 from api.pagination import page_params, paged
 from api.params import read_params
 from api.responses import json_response
+from api.scopes import optional
 from cluster.client import ClusterClient
 from modules.auth.passwords import hash_password
 from modules.core.ids import parse
@@ -69,17 +70,19 @@ async def create(request: web.Request) -> web.Response:
 
 async def verify_credentials(request: web.Request) -> web.Response:
     """GET /api/v1/accounts/verify_credentials: the caller's CredentialAccount."""
-    account_id = await require_user(request, "read:accounts")
+    account_id = await require_user(request, "profile", "read:accounts")
     return _json(await _account_or_404(request, account_id, credential=True))
 
 
 async def show(request: web.Request) -> web.Response:
     """GET /api/v1/accounts/:id."""
+    await optional(request, "read:accounts")
     return _json(await _account_or_404(request, _id(request)))
 
 
 async def lookup(request: web.Request) -> web.Response:
     """GET /api/v1/accounts/lookup?acct=: a local account by username (`user` or `user@our.domain`)."""
+    await optional(request, "read:accounts")
     acct = (await read_params(request)).required("acct", most=320).lstrip("@")
     username, _, domain = acct.partition("@")
     if domain and domain != request.app[CONFIG].domain:
@@ -110,6 +113,7 @@ async def unfollow(request: web.Request) -> web.Response:
 
 async def statuses(request: web.Request) -> web.Response:
     """GET /api/v1/accounts/:id/statuses: the account's public-facing statuses, newest first."""
+    await optional(request, "read:statuses")
     author = _id(request)
     page = page_params(await read_params(request))
     await _account_or_404(request, author)

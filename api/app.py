@@ -11,7 +11,19 @@ import logging
 
 from aiohttp import web
 
-from api import accounts, apps, instance, oauth, statuses, timelines
+from api import (
+    accounts,
+    announcements,
+    apps,
+    authorize,
+    custom_emojis,
+    discovery,
+    instance,
+    oauth,
+    preferences,
+    statuses,
+    timelines,
+)
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
 from api.errors import ApiError
 from api.responses import json_response
@@ -21,6 +33,7 @@ from topology.context import RecordRejected
 log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines)
+DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
 
@@ -30,8 +43,8 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app = web.Application(middlewares=[cors, errors], client_max_size=16 << 20)
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
-    routes = [("POST", "/oauth/token", oauth.token)]
-    for resource in RESOURCES:
+    routes = []
+    for resource in RESOURCES + DISCOVERY:
         routes += resource.routes()
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -24,6 +25,9 @@ class ApiConfig:
     contact_email: str = ""
     registrations_open: bool = True
     password_cost: ScryptCost = field(default_factory=ScryptCost)
+    rules: tuple[str, ...] = ()  # the server rules shown on /api/v1/instance/rules, in order
+    # Signs the authorization page's CSRF tokens; random per process, so a restart only expires open forms.
+    form_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @property
     def domain(self) -> str:

@@ -10,9 +10,10 @@ from aiohttp import web
 from api import render
 from api.config import CLIENT, Route
 from api.errors import forbidden, not_found, unprocessable
-from api.oauth import principal, require_user
+from api.oauth import require_user
 from api.params import read_params
 from api.responses import json_response
+from api.scopes import optional
 from modules.core.ids import parse
 from modules.core.records import VISIBILITIES
 
@@ -55,7 +56,7 @@ async def create(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     """GET /api/v1/statuses/:id: a status the caller may see (public ones without a token)."""
-    caller = await principal(request)
+    caller = await optional(request, "read:statuses")
     viewer = None if caller is None else caller.account
     return json_response(await _status_or_404(request, viewer, _parse_id(request.match_info["id"])))
 

@@ -6,9 +6,12 @@
                   {"op": "revoke", "token_hash"}                                 partitioned by token_hash
     *credentials  {"account": id, "email": str, "password": {"salt", "hash", "n", "r", "p"}}
                                                                                  partitioned by account
+    *codes        {"op": "grant", "code_hash", "client_id", "account": id, "redirect_uri": str,
+                   "scopes": [str], "code_challenge": str | None}
+                  {"op": "redeem", "code_hash", "client_id", "token_hash"}      partitioned by code_hash
 
-Secrets never reach a depot: tokens and client secrets arrive as SHA-256 hex digests, passwords as scrypt
-hashes (`passwords.py`) computed by the caller with a random per-user salt.
+Secrets never reach a depot: tokens, authorization codes and client secrets arrive as SHA-256 hex digests,
+passwords as scrypt hashes (`passwords.py`) computed by the caller with a random per-user salt.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from topology.context import RecordRejected
 Record = dict[str, Any]
 
 HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256 digest, unpadded
 MAX_NAME_CHARS = 255
 MAX_EMAIL_CHARS = 320
 MAX_LIST = 64
@@ -85,6 +89,36 @@ def check_token(record: Record) -> Record:
     }
 
 
+def check_grant(record: Record) -> Record:
+    """Return an authorization code grant's fields, validated."""
+    account = record.get("account")
+    if type(account) is not int or account <= 0:
+        raise RecordRejected(f"account must be an id, got {account!r}")
+    redirect_uri = record.get("redirect_uri")
+    if not isinstance(redirect_uri, str) or not 0 < len(redirect_uri) <= 2_000:
+        raise RecordRejected("redirect_uri must be a non-empty string")
+    challenge = record.get("code_challenge")
+    if challenge is not None and (not isinstance(challenge, str) or not S256_CHALLENGE.fullmatch(challenge)):
+        raise RecordRejected("code_challenge must be an S256 challenge (43 base64url characters) or None")
+    return {
+        "code_hash": check_digest(record.get("code_hash"), "code_hash"),
+        "client_id": _client_id(record),
+        "account": account,
+        "redirect_uri": redirect_uri,
+        "scopes": check_strings(record.get("scopes"), "scopes"),
+        "code_challenge": challenge,
+    }
+
+
+def check_redeem(record: Record) -> Record:
+    """Return a code redemption's fields, validated."""
+    return {
+        "code_hash": check_digest(record.get("code_hash"), "code_hash"),
+        "client_id": _client_id(record),
+        "token_hash": check_digest(record.get("token_hash"), "token_hash"),
+    }
+
+
 def check_credentials(record: Record) -> Record:
     """Return a credentials record's fields, validated."""
     account = record.get("account")
@@ -97,6 +131,13 @@ def check_credentials(record: Record) -> Record:
     if not isinstance(password, dict) or set(password) != {"salt", "hash", "n", "r", "p"}:
         raise RecordRejected("password must be a scrypt hash {salt, hash, n, r, p}")
     return {"account": account, "email": email.lower(), "password": password}
+
+
+def _client_id(record: Record) -> str:
+    client_id = record.get("client_id")
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= 128:
+        raise RecordRejected("client_id must be a non-empty string")
+    return client_id
 
 
 def _fields(record: object) -> Record:

@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from cluster.inprocess import InProcessCluster
-from cluster.testing import FakeClock
-from modules.auth import Auth
-from modules.auth.passwords import ScryptCost, hash_password, verify_password
+from modules.auth.passwords import hash_password, verify_password
+from tests.modules.auth.support import AUTH, CHEAP, digest, launched
 from topology.context import RecordRejected
-
-AUTH = "auth"
-CHEAP = ScryptCost(n=2**4)
-
-
-@asynccontextmanager
-async def launched(path: Path, store_kind: str) -> AsyncIterator[InProcessCluster]:
-    async with InProcessCluster(path, store=store_kind, clock=FakeClock()) as cluster:
-        await cluster.launch(Auth(), tasks=4)
-        yield cluster
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@pytest.fixture(params=["rocksdb", "memory"])
-def store_kind(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    return kind
 
 
 def test_apps_and_tokens(tmp_path: Path, store_kind: str) -> None:
