@@ -7,7 +7,7 @@ from aiohttp import web
 from api import render
 from api.config import CLIENT, Route
 from api.oauth import require_user
-from api.pagination import collect, page_params, paged
+from api.pagination import page_params, paged
 from api.params import read_params
 
 CORE = "core"
@@ -24,8 +24,7 @@ async def home(request: web.Request) -> web.Response:
     page = page_params(await read_params(request))
     client = request.app[CLIENT]
 
-    async def fetch(max_id: int | None, limit: int) -> list[int]:
-        ids: list[int] = await client.query(CORE, "home_timeline", account, max_id, limit)
-        return ids
-
-    return await paged(request, await render.statuses(request, account, await collect(fetch, page)))
+    ids: list[int] = await client.query(
+        CORE, "home_timeline", account, page.max_id, page.limit, since_id=page.since_id, min_id=page.min_id
+    )
+    return await paged(request, await render.statuses(request, account, ids))

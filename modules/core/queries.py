@@ -56,21 +56,37 @@ def author_deliveries(ctx: ReadContext, author: int, limit: int) -> list[dict[st
     return [delivery for _, delivery in ctx.pstate("$$author_statuses").range(author, reverse=True, limit=limit)]
 
 
-def home_timeline(ctx: ReadContext, account_id: int, max_id: int | None = None, limit: int = DEFAULT_PAGE) -> list[int]:
-    """Return a page of `account_id`'s home timeline, newest first, deleted statuses left out."""
+def home_timeline(
+    ctx: ReadContext,
+    account_id: int,
+    max_id: int | None = None,
+    limit: int = DEFAULT_PAGE,
+    since_id: int | None = None,
+    min_id: int | None = None,
+) -> list[int]:
+    """Return a page of `account_id`'s home timeline, newest first, deleted statuses left out.
+
+    Mastodon's paging: ids below `max_id` and above `since_id` / `min_id`; the newest such page, or with
+    `min_id` the page just above it (how clients page upwards to newer statuses).
+    """
     timelines: HomeTimelines = ctx.task_global("home_timelines")
     limit = _clamp(limit)
+    above = max(since_id or 0, min_id or 0) or None
+    upwards = min_id is not None
     out: list[int] = []
     while len(out) < limit:
-        ids = timelines.page(ctx, account_id, max_id, limit - len(out))
+        ids = timelines.page(ctx, account_id, max_id, limit - len(out), above, oldest=upwards)
         if not ids:
             return out
         found = ctx.query("core", "statuses_here", ids)
         dead = [i for i in ids if not is_live(found.get(i))]
         if dead:
             timelines.forget(account_id, dead)
-        out += [i for i in ids if i not in dead]
-        max_id = ids[-1]
+        live = [i for i in ids if i not in dead]
+        if upwards:
+            out, above = live + out, ids[0]  # later pages are newer: they go in front
+        else:
+            out, max_id = out + live, ids[-1]
     return out
 
 

@@ -129,8 +129,20 @@ class HomeTimelines:
         r = self._row.get(account)
         return [] if r is None else self._sorted(r)[::-1]
 
-    def page(self, ctx: ReadContext, account: int, max_id: int | None, limit: int) -> list[int]:
-        """Return up to `limit` ids below `max_id`, newest first, rebuilding the timeline on first read."""
+    def page(
+        self,
+        ctx: ReadContext,
+        account: int,
+        max_id: int | None,
+        limit: int,
+        above: int | None = None,
+        oldest: bool = False,
+    ) -> list[int]:
+        """Return up to `limit` ids in (`above`, `max_id`), newest first, rebuilding the timeline on first read.
+
+        The page is the newest such ids, or with `oldest` the ones just above `above` (Mastodon's `min_id`,
+        how clients page upwards).
+        """
         if account not in self._loaded:
             self.rebuild(ctx, account)
         r = self._row.get(account)
@@ -138,7 +150,10 @@ class HomeTimelines:
             return []
         timeline = self._sorted_array(r)
         end = timeline.size if max_id is None else int(np.searchsorted(timeline, max_id, side="left"))
-        out: list[int] = timeline[max(0, end - limit) : end][::-1].tolist()
+        start = 0 if above is None else int(np.searchsorted(timeline, above, side="right"))
+        window = timeline[start:end]
+        chosen = window[:limit] if oldest else window[-limit:]
+        out: list[int] = chosen[::-1].tolist()
         return out
 
     # -- helpers ---------------------------------------------------------------------------------------
