@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from api import accounts, apps, instance, oauth, statuses, timelines
+from api import accounts, apps, instance, oauth, statuses, streaming, timelines
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
 from api.errors import ApiError
 from api.responses import json_response
@@ -20,7 +20,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines)
+RESOURCES = (instance, apps, accounts, statuses, timelines, streaming)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
 
@@ -30,6 +30,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app = web.Application(middlewares=[cors, errors], client_max_size=16 << 20)
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
+    streaming.install(app)
     routes = [("POST", "/oauth/token", oauth.token)]
     for resource in RESOURCES:
         routes += resource.routes()
