@@ -1,14 +1,16 @@
 """Read functions of the core module.
 
-Routed by key (the default) unless noted. A query cannot take a routed view of its own module's PState
-(`ctx.pstate(name)` is the local task's), so reads of many ids spread over tasks go through the
-`*_here` queries, which run on every task and answer for the ids that task owns (one multi-get each).
+Routed by key (the default) unless noted. The hydrate query `statuses` is in `hydrate`; the queries of
+boosts, favourites, bookmarks, pins, conversation mutes and counts are beside their writes. Reads of many
+ids spread over tasks go through the `*_here` queries, which run on every task and answer for the ids
+that task owns (one multi-get each).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from modules.core.boosts import REBLOG_FALLOFF, without_repeated_boosts
 from modules.core.ids import task_key
 from modules.core.statuses import is_live
 from modules.core.timelines import HomeTimelines
@@ -57,10 +59,15 @@ def author_deliveries(ctx: ReadContext, author: int, limit: int) -> list[dict[st
 
 
 def home_timeline(ctx: ReadContext, account_id: int, max_id: int | None = None, limit: int = DEFAULT_PAGE) -> list[int]:
-    """Return a page of `account_id`'s home timeline, newest first, deleted statuses left out."""
+    """Return a page of `account_id`'s home timeline, newest first, without deleted statuses or repeated boosts."""
     timelines: HomeTimelines = ctx.task_global("home_timelines")
     limit = _clamp(limit)
     out: list[int] = []
+    boosted: set[int] = set()  # originals boosted on this page: another boost of one is left out
+
+    def older(status_id: int) -> list[int]:
+        return timelines.page(ctx, account_id, status_id, REBLOG_FALLOFF)
+
     while len(out) < limit:
         ids = timelines.page(ctx, account_id, max_id, limit - len(out))
         if not ids:
@@ -69,17 +76,9 @@ def home_timeline(ctx: ReadContext, account_id: int, max_id: int | None = None, 
         dead = [i for i in ids if not is_live(found.get(i))]
         if dead:
             timelines.forget(account_id, dead)
-        out += [i for i in ids if i not in dead]
+        out += without_repeated_boosts([i for i in ids if i not in dead], found, boosted, older)
         max_id = ids[-1]
     return out
-
-
-def statuses(ctx: ReadContext, viewer: int | None, status_ids: list[int]) -> list[dict[str, Any]]:
-    """Hydrate `status_ids` for `viewer` (routed by viewer): live statuses in order, each with its account."""
-    found = ctx.query("core", "statuses_here", status_ids)
-    live = [found[i] for i in status_ids if is_live(found.get(i))]
-    accounts = ctx.query("core", "accounts_here", sorted({s["author"] for s in live}))
-    return [{**s, "account": accounts.get(s["author"])} for s in live]
 
 
 def statuses_here(ctx: ReadContext, status_ids: list[int]) -> dict[int, Any]:

@@ -1,0 +1,85 @@
+"""Who may see, favourite, bookmark or boost a status: Mastodon's StatusPolicy, one rule for writes and reads.
+
+    show       the author always; nobody the author blocks; public and unlisted: everyone else; private:
+               followers and mentioned accounts; direct: mentioned accounts only
+    favourite  show, and the viewer does not block the author
+    reblog     favourite, and not direct; private only by its own author (the boost stays private)
+    bookmark   show
+
+Hydration hides more than `show` forbids (`hidden`): statuses of accounts the viewer blocks or mutes.
+Relations are read from the relationships module (mirrored PStates, routed to the viewer's task).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from modules.relationships.records import mute_active
+from topology.context import ReadContext
+
+OPEN_VISIBILITIES = ("public", "unlisted")
+BOOSTABLE_VISIBILITIES = ("public", "unlisted", "private")
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """What a viewer's relationships to one author mean for seeing that author's statuses."""
+
+    follows: bool = False
+    blocks: bool = False  # the viewer blocks the author
+    blocked_by: bool = False  # the author blocks the viewer
+    mutes: bool = False  # the viewer mutes the author (in force now)
+
+
+STRANGER = Relation()
+
+
+def relation(ctx: ReadContext, viewer: int | None, author: int, now_ms: int | None) -> Relation:
+    """Return `viewer`'s relation to `author` (a stranger's for an anonymous viewer or oneself)."""
+    if viewer is None or viewer == author:
+        return STRANGER
+    return Relation(
+        follows=bool(ctx.pstate("$$following", module="relationships").contains(viewer, author)),
+        blocks=bool(ctx.pstate("$$blocking", module="relationships").contains(viewer, author)),
+        blocked_by=bool(ctx.pstate("$$blocked_by", module="relationships").contains(viewer, author)),
+        mutes=mute_active(ctx.pstate("$$muting", module="relationships").get(viewer, author), now_ms),
+    )
+
+
+def relations(ctx: ReadContext, viewer: int | None, authors: Iterable[int], now_ms: int | None) -> dict[int, Relation]:
+    """Return `viewer`'s relation to each of `authors` (reads on the viewer's relationships task)."""
+    return {author: relation(ctx, viewer, author, now_ms) for author in authors}
+
+
+def can_see(status: dict[str, Any], viewer: int | None, rel: Relation) -> bool:
+    """Whether `viewer` (None: anonymous) may see `status` at all."""
+    if viewer is not None and viewer == status["author"]:
+        return True
+    if rel.blocked_by:
+        return False
+    if status["visibility"] in OPEN_VISIBILITIES:
+        return True
+    if viewer is None:
+        return False
+    return viewer in status["mentions"] or (status["visibility"] == "private" and rel.follows)
+
+
+def hidden(status: dict[str, Any], viewer: int | None, rel: Relation) -> bool:
+    """Whether hydration leaves `status` out for `viewer`: unseeable, or by an account they block or mute."""
+    return not can_see(status, viewer, rel) or rel.blocks or rel.mutes
+
+
+def refusal(action: str, status: dict[str, Any], account: int, rel: Relation) -> str | None:
+    """Return why `account` may not `action` ("favourite", "reblog", "bookmark", ...) `status`, or None."""
+    if not can_see(status, account, rel):
+        return f"status {status['id']} not found"  # Mastodon answers 404: its existence is not revealed
+    if action in ("favourite", "reblog") and rel.blocks:
+        return f"account {account} blocks the author of status {status['id']}"
+    if action == "reblog":
+        if status["visibility"] not in BOOSTABLE_VISIBILITIES:
+            return "direct statuses cannot be boosted"
+        if status["visibility"] == "private" and status["author"] != account:
+            return "private statuses can only be boosted by their author"
+    return None
