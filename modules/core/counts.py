@@ -8,11 +8,14 @@
                                                                          on the account's task
 
 A collection's size is O(1) (it is stored at the collection's outer key). Followers and following counts
-are the relationships module's `counts` query.
+are the relationships module's `counts` query. `on_owners` is how hydration reads many keys: grouped by
+owning task once, then one query per such task (`statuses_with_counts_on`, `accounts_with_stats_on`, routed
+`on_task`), each answering with one multi-get.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from modules.core.ids import time_of
@@ -48,27 +51,32 @@ def last_status_at(authored: Any, account: int) -> int | None:
     return None
 
 
-def statuses_with_counts_here(ctx: ReadContext, status_ids: list[int]) -> dict[int, Any]:
-    """Return the live statuses among `status_ids` this task owns, each with its counts (runs everywhere)."""
-    mine = [status_id for status_id in status_ids if ctx.task_of(status_id) == ctx.task]
-    if not mine:
-        return {}
-    found = ctx.pstate("$$statuses").multi_get(mine)
+def statuses_with_counts_on(ctx: ReadContext, task: int, status_ids: list[int]) -> dict[int, Any]:
+    """Return the live statuses among `status_ids` (owned by `task`, where this runs) with their counts."""
+    found = ctx.pstate("$$statuses").multi_get(status_ids)
     return {
         status_id: {**status, **status_counts(ctx, status_id)}
-        for status_id, status in zip(mine, found, strict=True)
+        for status_id, status in zip(status_ids, found, strict=True)
         if is_live(status)
     }
 
 
-def accounts_with_stats_here(ctx: ReadContext, account_ids: list[int]) -> dict[int, Any]:
-    """Return the accounts among `account_ids` this task owns, each with its stats (runs everywhere)."""
-    mine = [account for account in account_ids if ctx.task_of(account) == ctx.task]
-    if not mine:
-        return {}
-    found = ctx.pstate("$$accounts").multi_get(mine)
+def accounts_with_stats_on(ctx: ReadContext, task: int, account_ids: list[int]) -> dict[int, Any]:
+    """Return the accounts among `account_ids` (owned by `task`, where this runs) with their stats."""
+    found = ctx.pstate("$$accounts").multi_get(account_ids)
     return {
         account: {**value, **account_stats(ctx, account)}
-        for account, value in zip(mine, found, strict=True)
+        for account, value in zip(account_ids, found, strict=True)
         if value is not None
     }
+
+
+def on_owners(ctx: ReadContext, query: str, keys: Iterable[int]) -> dict[int, Any]:
+    """Run `query(task, keys)` once on each task owning some of `keys` and merge the answers."""
+    by_task: dict[int, list[int]] = {}
+    for key in keys:
+        by_task.setdefault(ctx.task_of(key), []).append(key)
+    merged: dict[int, Any] = {}
+    for task, owned in by_task.items():
+        merged.update(ctx.query("core", query, task, owned))
+    return merged

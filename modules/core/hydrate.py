@@ -10,15 +10,16 @@ viewer — private / direct statuses they may not see, and statuses (or boosted 
 block, are blocked by or mute (their own statuses always show).
 
 Batched: the query runs on the viewer's task, so the viewer flags are local reads there; statuses with
-their counts, then the originals of boosts, then accounts with their stats are each one all-task query
-(each task answers for the keys it owns with one multi-get); relations are read per distinct author from
-relationships' PStates routed to the viewer's task.
+their counts, then the originals of boosts, then accounts with their stats are read with one query per
+owning task each (`counts.on_owners`: one multi-get per task); relations are read per distinct author from
+relationships' PStates on the viewer's task.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from modules.core.counts import on_owners
 from modules.core.interactions import BOOKMARKS, FAVOURITES, PINS
 from modules.core.status_effects import thread_root
 from modules.core.visibility import Relation, hidden, relations
@@ -29,14 +30,15 @@ def statuses(
     ctx: ReadContext, viewer: int | None, status_ids: list[int], now_ms: int | None = None
 ) -> list[dict[str, Any]]:
     """Hydrate `status_ids` for `viewer` (None: anonymous), routed by viewer; `now_ms` expires mutes."""
-    found: dict[int, Any] = ctx.query("core", "statuses_with_counts_here", status_ids)
+    found = on_owners(ctx, "statuses_with_counts_on", dict.fromkeys(status_ids))
     originals = {int(s["reblog_of"]) for s in found.values() if s.get("reblog_of") is not None}
-    missing = sorted(originals - found.keys())
+    missing = originals - found.keys()
     if missing:
-        found.update(ctx.query("core", "statuses_with_counts_here", missing))
-    rels = relations(ctx, viewer, {int(s["author"]) for s in found.values()}, now_ms)
+        found.update(on_owners(ctx, "statuses_with_counts_on", sorted(missing)))
+    private_authors = {int(s["author"]) for s in found.values() if s["visibility"] == "private"}
+    rels = relations(ctx, viewer, {int(s["author"]) for s in found.values()}, now_ms, private_authors)
     shown = [i for i in status_ids if i in found and visible(found, i, viewer, rels)]
-    accounts = ctx.query("core", "accounts_with_stats_here", authors_of(found, shown))
+    accounts = on_owners(ctx, "accounts_with_stats_on", authors_of(found, shown))
     flags = ViewerFlags(ctx, viewer)
     return [card(found, i, accounts, flags) for i in shown]
 
@@ -72,27 +74,28 @@ def card(found: dict[int, Any], status_id: int, accounts: dict[int, Any], flags:
 
 
 class ViewerFlags:
-    """The viewer's own marks on statuses, read on the viewer's task (where this query runs)."""
+    """The viewer's own marks on statuses, read on the viewer's task (where this query runs).
+
+    A mark the viewer has never made (an empty collection: one read) is not looked up per status.
+    """
 
     def __init__(self, ctx: ReadContext, viewer: int | None) -> None:
         self.viewer = viewer
-        if viewer is not None:
-            self.favourites = ctx.pstate(FAVOURITES.by_status)
-            self.bookmarks = ctx.pstate(BOOKMARKS.by_status)
-            self.pins = ctx.pstate(PINS.by_status)
-            self.boosts = ctx.pstate("$$boost_of")
-            self.mutes = ctx.pstate("$$conversation_mutes")
+        names = (FAVOURITES.by_status, "$$boost_of", BOOKMARKS.by_status, PINS.by_status, "$$conversation_mutes")
+        views = [] if viewer is None else [ctx.pstate(name) for name in names]
+        self.views = [view if view.size(viewer) else None for view in views]
 
     def of(self, status: dict[str, Any]) -> dict[str, bool]:
         """Return the viewer's flags on `status` (none for an anonymous viewer)."""
         viewer = self.viewer
         if viewer is None:
             return {}
+        favourites, boosts, bookmarks, pins, mutes = self.views
         status_id = status["id"]
         return {
-            "favourited": bool(self.favourites.contains(viewer, status_id)),
-            "reblogged": bool(self.boosts.contains(viewer, status_id)),
-            "bookmarked": bool(self.bookmarks.contains(viewer, status_id)),
-            "pinned": bool(self.pins.contains(viewer, status_id)),
-            "muted": bool(self.mutes.contains(viewer, thread_root(status))),
+            "favourited": favourites is not None and bool(favourites.contains(viewer, status_id)),
+            "reblogged": boosts is not None and bool(boosts.contains(viewer, status_id)),
+            "bookmarked": bookmarks is not None and bool(bookmarks.contains(viewer, status_id)),
+            "pinned": pins is not None and bool(pins.contains(viewer, status_id)),
+            "muted": mutes is not None and bool(mutes.contains(viewer, thread_root(status))),
         }

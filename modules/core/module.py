@@ -23,8 +23,8 @@
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
                home_timeline; statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
                (routed by status); favourites bookmarks pinned muted_conversation account_stats (routed
-               by account); statuses_here accounts_here statuses_with_counts_here
-               accounts_with_stats_here fanout_backlog (every task)
+               by account); statuses_with_counts_on accounts_with_stats_on (on a given task);
+               statuses_here accounts_here fanout_backlog (every task)
 
 Launch `relationships` first: fanout reads its follower buckets, followers and follows (mirrors), and
 interactions and hydration read its blocks, mutes and follows.
@@ -44,7 +44,7 @@ from modules.core.records import Limits, accounts_key, statuses_key
 from modules.core.timelines import DEFAULT_CAP, HomeTimelines
 from pstates.schema import Map, SortedMap, SortedSet
 from topology.context import ReadContext
-from topology.module import Module, ModuleBuilder, all_tasks, by_key
+from topology.module import Module, ModuleBuilder, all_tasks, by_key, on_task
 
 DEFAULT_FANOUT_LIMIT = 5_000
 DEFAULT_TICK_MS = 100
@@ -130,13 +130,10 @@ class Core(Module):
             counts.account_stats,
         ):
             m.query(fn.__name__, fn, route=by_key())
-        for here in (
-            queries.statuses_here,
-            queries.accounts_here,
-            counts.statuses_with_counts_here,
-            counts.accounts_with_stats_here,
-        ):
-            m.query(here.__name__, here, route=all_tasks(queries.merge_dicts))
+        m.query("statuses_here", queries.statuses_here, route=all_tasks(queries.merge_dicts))
+        m.query("accounts_here", queries.accounts_here, route=all_tasks(queries.merge_dicts))
+        for on in (counts.statuses_with_counts_on, counts.accounts_with_stats_on):
+            m.query(on.__name__, on, route=on_task())
         m.query("fanout_backlog", queries.fanout_backlog, route=all_tasks(sum))
 
     def _home_timelines(self, ctx: ReadContext) -> Any:

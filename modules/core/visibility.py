@@ -12,7 +12,7 @@ Relations are read from the relationships module (mirrored PStates, routed to th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,19 +38,38 @@ STRANGER = Relation()
 
 def relation(ctx: ReadContext, viewer: int | None, author: int, now_ms: int | None) -> Relation:
     """Return `viewer`'s relation to `author` (a stranger's for an anonymous viewer or oneself)."""
-    if viewer is None or viewer == author:
-        return STRANGER
-    return Relation(
-        follows=bool(ctx.pstate("$$following", module="relationships").contains(viewer, author)),
-        blocks=bool(ctx.pstate("$$blocking", module="relationships").contains(viewer, author)),
-        blocked_by=bool(ctx.pstate("$$blocked_by", module="relationships").contains(viewer, author)),
-        mutes=mute_active(ctx.pstate("$$muting", module="relationships").get(viewer, author), now_ms),
+    return relations(ctx, viewer, [author], now_ms)[author]
+
+
+def relations(
+    ctx: ReadContext,
+    viewer: int | None,
+    authors: Iterable[int],
+    now_ms: int | None,
+    follows_needed: Container[int] | None = None,
+) -> dict[int, Relation]:
+    """Return `viewer`'s relation to each of `authors` (every read goes to the viewer's relationships task).
+
+    Only authors in `follows_needed` (None: all) get `follows` read: it matters for private statuses only.
+    An empty block or mute list (the common case) costs one read, not one per author.
+    """
+    if viewer is None:
+        return dict.fromkeys(authors, STRANGER)
+    following, blocking, blocked_by, muting = (
+        ctx.pstate(name, module="relationships") for name in ("$$following", "$$blocking", "$$blocked_by", "$$muting")
     )
-
-
-def relations(ctx: ReadContext, viewer: int | None, authors: Iterable[int], now_ms: int | None) -> dict[int, Relation]:
-    """Return `viewer`'s relation to each of `authors` (reads on the viewer's relationships task)."""
-    return {author: relation(ctx, viewer, author, now_ms) for author in authors}
+    any_blocking, any_blocked_by, any_muting = (view.size(viewer) > 0 for view in (blocking, blocked_by, muting))
+    return {
+        author: STRANGER
+        if author == viewer
+        else Relation(
+            follows=(follows_needed is None or author in follows_needed) and bool(following.contains(viewer, author)),
+            blocks=any_blocking and bool(blocking.contains(viewer, author)),
+            blocked_by=any_blocked_by and bool(blocked_by.contains(viewer, author)),
+            mutes=any_muting and mute_active(muting.get(viewer, author), now_ms),
+        )
+        for author in authors
+    }
 
 
 def can_see(status: dict[str, Any], viewer: int | None, rel: Relation) -> bool:
