@@ -3,7 +3,8 @@
 Mastodon's rules (FanOutOnWriteService, FeedManager#filter_from_home): the author always; followers for
 public, unlisted and private statuses; for direct ones only mentioned accounts that follow the author; a
 follow limited to languages skips statuses in other languages; a reply to someone else reaches a follower
-only if they follow the replied-to account too, or are that account.
+only if they follow the replied-to account too, or are that account; a boost (`reblog_of`) skips the
+original's author and followers who follow the booster with `reblogs: false`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def delivery_of(status: dict[str, Any], reply_to: int | None) -> Delivery:
         "language": status["language"],
         "tags": status["tags"],
         "reblog_of": status.get("reblog_of"),
+        "reblog_author": status.get("reblog_author"),
     }
 
 
@@ -38,6 +40,8 @@ def reaches(
         return False
     if status["visibility"] == "direct" and account not in status["mentions"]:
         return False
+    if status.get("reblog_of") is not None:
+        return account != status.get("reblog_author") and bool(follow_options.get("reblogs", True))
     languages = follow_options.get("languages")
     if languages and status["language"] and status["language"] not in languages:
         return False

@@ -33,6 +33,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from modules.core import boosts
 from modules.core.delivery import Delivery, reaches
 from modules.core.ids import task_key
 from topology.context import Batch, BatchContext, TopologyContext
@@ -130,6 +131,8 @@ class Fanout:
         The same rule as `delivery.reaches`, with a fast path for what is not direct and not a reply to
         someone else (nearly every status): only the author and a follow's `languages` can leave one out.
         """
+        if status.get("reblog_of") is not None:
+            return boosts.recipients(status, page)
         author, language, reply_to = status["author"], status["language"], status["reply_to"]
         if status["visibility"] != "direct" and (reply_to is None or reply_to == author):
             if not language:

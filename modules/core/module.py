@@ -1,24 +1,38 @@
-"""The core module: accounts, statuses, fanout to in-memory home timelines, hydration.
+"""The core module: accounts, statuses, boosts, favourites and the like, fanout to home timelines, hydration.
 
     depots     *accounts           register / update (records.py), by lower-cased username or account id
                *statuses           create / delete, by author
+               *reblogs            reblog / unreblog (boosts.py), by account
+               *favourites *bookmarks *pins *conversation_mutes   (interactions.py), by account
                *statuses_with_id   internal: created / deleted statuses, appended on the author's task
+               *interactions       internal: favourited / unfavourited / reblogged / unreblogged events,
+                                   appended on the status' task (notifications consume it)
                *fanout_tick        tick depot: keeps throttled fanouts moving
     topologies accounts (stream)   $$accounts, $$account_by_username, $$account_by_uuid, $$id_clock
                                    (step store_account)
-               statuses (stream)   $$statuses, $$status_by_uuid, $$author_statuses (step store_status)
+               statuses (stream)   $$statuses, $$status_by_uuid, $$author_statuses, $$status_id_clock;
+                                   boosts: $$boost_of, $$reblogged_by; status_effects: $$replies,
+                                   $$author_direct_statuses (steps store_status, add_reblog,
+                                   remove_reblog, drop_boost, count_reply)
+               interactions (stream) $$favourite_ids, $$account_favourites, $$bookmark_ids,
+                                   $$account_bookmarks, $$pin_ids, $$account_pins, $$favourited_by,
+                                   $$conversation_mutes, $$interaction_id_clock (steps favourite_target,
+                                   unfavourite_target)
                fanout (microbatch) $$fanout_continuations (steps fan_out_bucket, deliver)
     task global home_timelines     timelines.HomeTimelines
     outputs    home_updates        {"status": id, "accounts": [ids]}: one page of home deliveries (fanout)
                public_updates      {"status", "author", "visibility", "tags", "local"}: a public status (fanout)
                status_deletes      {"status", "author", "visibility"}: a deleted status (fanout)
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
-               home_timeline statuses (hydrate, routed by viewer); statuses_here accounts_here
-               fanout_backlog (every task)
+               home_timeline; statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
+               (routed by status); favourites bookmarks pinned muted_conversation account_stats (routed
+               by account); statuses_with_counts_on accounts_with_stats_on (on a given task);
+               statuses_here accounts_here fanout_backlog (every task)
 
-Launch `relationships` first: fanout reads its follower buckets, followers and follows (mirrors).
+Launch `relationships` first: fanout reads its follower buckets, followers and follows (mirrors), and
+interactions and hydration read its blocks, mutes and follows.
 `$$id_clock` is written by the accounts topology only; statuses ids use their own clock PState
-`$$status_id_clock` (one writer per PState).
+`$$status_id_clock` (one writer per PState), and so do favourite / bookmark / pin ids (`$$interaction_id_clock`).
 """
 
 from __future__ import annotations
@@ -27,13 +41,13 @@ from functools import partial
 from typing import Any
 
 from depots.declaration import hash_by, internal
-from modules.core import accounts, queries, statuses
+from modules.core import accounts, boosts, counts, hydrate, interactions, queries, status_effects, statuses
 from modules.core.fanout import Fanout
 from modules.core.records import Limits, accounts_key, statuses_key
 from modules.core.timelines import DEFAULT_CAP, HomeTimelines
-from pstates.schema import Map, SortedMap
+from pstates.schema import Map, SortedMap, SortedSet
 from topology.context import ReadContext
-from topology.module import Module, ModuleBuilder, all_tasks, by_key
+from topology.module import Module, ModuleBuilder, all_tasks, by_key, on_task
 
 DEFAULT_FANOUT_LIMIT = 5_000
 DEFAULT_TICK_MS = 100
@@ -60,10 +74,12 @@ class Core(Module):
         """Declare the depots, the three topologies, the home timelines and the queries."""
         m.depot("*accounts", hash_by(accounts_key))
         m.depot("*statuses", hash_by(statuses_key))
+        m.depot("*reblogs", hash_by(interactions.account_key))
         m.depot("*statuses_with_id", internal())
         m.tick_depot("*fanout_tick", every_ms=self.tick_ms)
         self._define_accounts(m)
         self._define_statuses(m)
+        interactions.define(m)
         self._define_fanout(m)
         m.task_global("home_timelines", self._home_timelines)
         self._define_queries(m)
@@ -85,8 +101,12 @@ class Core(Module):
         topology.pstate("$$status_by_uuid", Map(int, SortedMap(str, int)))
         topology.pstate("$$author_statuses", Map(int, SortedMap(int, dict)))
         topology.pstate("$$status_id_clock", Map((str, int), int))
+        topology.pstate("$$replies", Map(int, SortedSet(int)))
+        topology.pstate("$$author_direct_statuses", Map(int, SortedSet(int)))
         topology.source("*statuses", partial(statuses.on_statuses, limits=self.limits))
         topology.step(statuses.store_status)
+        topology.step(status_effects.count_reply)
+        boosts.declare(topology)
 
     def _define_fanout(self, m: ModuleBuilder) -> None:
         topology = m.microbatch("fanout")
@@ -105,11 +125,20 @@ class Core(Module):
             queries.author_statuses,
             queries.author_deliveries,
             queries.home_timeline,
-            queries.statuses,
+            hydrate.statuses,
+            boosts.reblogged_by,
+            interactions.favourited_by,
+            interactions.favourites,
+            interactions.bookmarks,
+            interactions.pinned,
+            interactions.muted_conversation,
+            counts.account_stats,
         ):
             m.query(fn.__name__, fn, route=by_key())
         m.query("statuses_here", queries.statuses_here, route=all_tasks(queries.merge_dicts))
         m.query("accounts_here", queries.accounts_here, route=all_tasks(queries.merge_dicts))
+        for on in (counts.statuses_with_counts_on, counts.accounts_with_stats_on):
+            m.query(on.__name__, on, route=on_task())
         m.query("fanout_backlog", queries.fanout_backlog, route=all_tasks(sum))
 
     def _home_timelines(self, ctx: ReadContext) -> Any:

@@ -1,14 +1,16 @@
 """Read functions of the core module.
 
-Routed by key (the default) unless noted. A query cannot take a routed view of its own module's PState
-(`ctx.pstate(name)` is the local task's), so reads of many ids spread over tasks go through the
-`*_here` queries, which run on every task and answer for the ids that task owns (one multi-get each).
+Routed by key (the default) unless noted. The hydrate query `statuses` is in `hydrate`; the queries of
+boosts, favourites, bookmarks, pins, conversation mutes and counts are beside their writes. Reads of many
+ids spread over tasks go through the `*_here` queries, which run on every task and answer for the ids
+that task owns (one multi-get each).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from modules.core.boosts import REBLOG_FALLOFF, without_repeated_boosts
 from modules.core.ids import task_key
 from modules.core.statuses import is_live
 from modules.core.timelines import HomeTimelines
@@ -64,7 +66,7 @@ def home_timeline(
     since_id: int | None = None,
     min_id: int | None = None,
 ) -> list[int]:
-    """Return a page of `account_id`'s home timeline, newest first, deleted statuses left out.
+    """Return a page of `account_id`'s home timeline, newest first, without deleted statuses or repeated boosts.
 
     Mastodon's paging: ids below `max_id` and above `since_id` / `min_id`; the newest such page, or with
     `min_id` the page just above it (how clients page upwards to newer statuses).
@@ -74,6 +76,11 @@ def home_timeline(
     above = max(since_id or 0, min_id or 0) or None
     upwards = min_id is not None
     out: list[int] = []
+    boosted: set[int] = set()  # originals boosted on this page: another boost of one is left out
+
+    def older(status_id: int) -> list[int]:
+        return timelines.page(ctx, account_id, status_id, REBLOG_FALLOFF)
+
     while len(out) < limit:
         ids = timelines.page(ctx, account_id, max_id, limit - len(out), above, oldest=upwards)
         if not ids:
@@ -82,20 +89,12 @@ def home_timeline(
         dead = [i for i in ids if not is_live(found.get(i))]
         if dead:
             timelines.forget(account_id, dead)
-        live = [i for i in ids if i not in dead]
+        live = without_repeated_boosts([i for i in ids if i not in dead], found, boosted, older)
         if upwards:
             out, above = live + out, ids[0]  # later pages are newer: they go in front
         else:
             out, max_id = out + live, ids[-1]
     return out
-
-
-def statuses(ctx: ReadContext, viewer: int | None, status_ids: list[int]) -> list[dict[str, Any]]:
-    """Hydrate `status_ids` for `viewer` (routed by viewer): live statuses in order, each with its account."""
-    found = ctx.query("core", "statuses_here", status_ids)
-    live = [found[i] for i in status_ids if is_live(found.get(i))]
-    accounts = ctx.query("core", "accounts_here", sorted({s["author"] for s in live}))
-    return [{**s, "account": accounts.get(s["author"])} for s in live]
 
 
 def statuses_here(ctx: ReadContext, status_ids: list[int]) -> dict[int, Any]:

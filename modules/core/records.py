@@ -8,14 +8,25 @@
                         "unlisted" | "private" | "direct", "in_reply_to"?: id, "language"?: str,
                         "mentions"?: [id]}                              partitioned by author
                        {"op": "delete", "author": id, "id": id}
+    *reblogs           {"op": "reblog", "account": id, "status": id, "visibility"?: "public" | "unlisted" |
+                        "private"}  |  {"op": "unreblog", "account", "status"}        partitioned by account
+    *favourites        {"op": "favourite" | "unfavourite", "account": id, "status": id}
+    *bookmarks         {"op": "bookmark" | "unbookmark", "account": id, "status": id}
+    *pins              {"op": "pin" | "unpin", "account": id, "status": id}
+    *conversation_mutes {"op": "mute" | "unmute", "account": id, "status": id}   all partitioned by account
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
                        {"op": "create", "status": Delivery, "text": str}
                        {"op": "delete", "id", "author", "visibility"}
+    *interactions      internal, appended on the status' task once per effective change:
+                       {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite"}
+                       {"op": "reblogged" | "unreblogged", "account", "status", "author", "boost"}
+                       ("account" acted on "status" by "author"; "favourite" / "boost": the new row's id)
 
 A `Delivery` is what fanout and the home-timeline rebuild need to decide who sees a status, and is also the
 value of `$$author_statuses`: {"id", "author", "visibility", "reply_to" (parent's author or None),
 "mentions", "language", "tags" (normalized hashtags, `text.hashtags`), "reblog_of" (the boosted status' id,
-or None)}. Other modules (trends, global timelines, search) consume `*statuses_with_id` through mirrors.
+or None), "reblog_author" (the boosted status' author, or None)}. Other modules (trends, global timelines,
+search) consume `*statuses_with_id` through mirrors.
 """
 
 from __future__ import annotations

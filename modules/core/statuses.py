@@ -6,7 +6,10 @@
     $$status_id_clock  ("statuses", salt) -> last id issued on that task (`ids.task_key`)
 
 A status is {"id", "author", "uuid", "text", "visibility", "in_reply_to", "in_reply_to_account",
-"language", "mentions", "tags", "created_at"}; a deleted one becomes {"id", "author", "deleted_at"}. After the
+"language", "mentions", "tags", "thread" (its reply chain's root id), "created_at"}, plus for a boost
+"reblog_of" and "reblog_author" (`boosts`); a deleted one becomes {"id", "author", "deleted_at"}.
+`remove_status` is the one way out (delete, unreblog, the boosts of a deleted original), and
+`status_effects` keeps reply counts and boost links in step with both. After the
 writes, the record goes on to `*statuses_with_id` for the fanout microbatch.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 from modules.core.accounts import issue_id
 from modules.core.delivery import delivery_of
 from modules.core.records import Limits, Record, check_id, check_status
+from modules.core.status_effects import on_created, on_removed, on_stored, thread_of
 from modules.core.text import hashtags
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
@@ -47,11 +51,13 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
         **fields,
         "tags": hashtags(fields["text"]),
         "in_reply_to_account": reply_to,
+        "thread": thread_of(ctx, fields["in_reply_to"]) or status_id,
         "created_at": ctx.time_ms,
     }
     delivery = delivery_of(status, reply_to)
     ctx.pstate("$$status_by_uuid").put(author, uuid, status_id)
     ctx.pstate("$$author_statuses").put(author, status_id, delivery)
+    on_created(ctx, delivery)
     ctx.hop(status_id, "store_status", status)
     ctx.append("*statuses_with_id", {"op": "create", "status": delivery, "text": status["text"]})
     return status_id
@@ -61,13 +67,23 @@ def delete(ctx: StreamContext, record: Record) -> int:
     """Remove the author's status: out of their timeline, a tombstone in `$$statuses`, then fanout."""
     author = check_id(record.get("author"), "author")
     status_id = check_id(record.get("id"), "id")
-    delivery = ctx.pstate("$$author_statuses").get(author, status_id)
-    if delivery is None or not ctx.pstate("$$author_statuses").remove(author, status_id):
+    if not remove_status(ctx, author, status_id):
         raise RecordRejected(f"account {author} has no status {status_id}")
+    return status_id
+
+
+def remove_status(ctx: TopologyContext, author: int, status_id: int) -> bool:
+    """Delete a status or boost on its author's task; return False if the author has no such status."""
+    authored = ctx.pstate("$$author_statuses")
+    delivery = authored.get(author, status_id)
+    if delivery is None:
+        return False
+    authored.remove(author, status_id)
+    on_removed(ctx, delivery)
     ctx.hop(status_id, "store_status", {"id": status_id, "author": author, "deleted_at": ctx.time_ms})
     deleted = {"op": "delete", "id": status_id, "author": author, "visibility": delivery["visibility"]}
     ctx.append("*statuses_with_id", deleted)
-    return status_id
+    return True
 
 
 def parent_author(ctx: StreamContext, parent_id: int | None) -> int | None:
@@ -86,6 +102,7 @@ def store_status(ctx: TopologyContext, status: dict[str, Any]) -> None:
     current = statuses.get(status["id"])
     if current is None or "deleted_at" not in current:  # a tombstone is final
         statuses.put(status["id"], status)
+        on_stored(ctx, current, status)
 
 
 def is_live(status: dict[str, Any] | None) -> bool:
