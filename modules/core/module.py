@@ -24,16 +24,17 @@ from functools import partial
 from typing import Any
 
 from depots.declaration import hash_by, internal
-from modules.core import accounts, queries, statuses
+from modules.core import accounts, conversations, edits, media, polls, queries, scheduled, status_ops, statuses, threads
 from modules.core.fanout import Fanout
-from modules.core.records import Limits, accounts_key, statuses_key
+from modules.core.records import Limits, accounts_key, field_key, poll_key, statuses_key
 from modules.core.timelines import DEFAULT_CAP, HomeTimelines
-from pstates.schema import Map, SortedMap
+from pstates.schema import Map, SortedMap, SortedSet
 from topology.context import ReadContext
 from topology.module import Module, ModuleBuilder, all_tasks, by_key
 
 DEFAULT_FANOUT_LIMIT = 5_000
 DEFAULT_TICK_MS = 100
+DEFAULT_CONTENT_TICK_MS = 1_000
 
 
 class Core(Module):
@@ -47,11 +48,13 @@ class Core(Module):
         fanout_limit: int = DEFAULT_FANOUT_LIMIT,
         tick_ms: int = DEFAULT_TICK_MS,
         home_cap: int = DEFAULT_CAP,
+        content_tick_ms: int = DEFAULT_CONTENT_TICK_MS,
     ) -> None:
         self.limits = limits or Limits()
         self.fanout = Fanout(fanout_limit)
         self.tick_ms = tick_ms
         self.home_cap = home_cap
+        self.content_tick_ms = content_tick_ms
 
     def define(self, m: ModuleBuilder) -> None:
         """Declare the depots, the three topologies, the home timelines and the queries."""
@@ -59,11 +62,18 @@ class Core(Module):
         m.depot("*statuses", hash_by(statuses_key))
         m.depot("*statuses_with_id", internal())
         m.tick_depot("*fanout_tick", every_ms=self.tick_ms)
+        m.depot("*media", hash_by(field_key("account")))
+        m.depot("*poll_votes", hash_by(poll_key))
+        m.depot("*conversations", hash_by(field_key("account")))
+        m.depot("*poll_events", internal())
+        m.tick_depot("*content_tick", every_ms=self.content_tick_ms)
         self._define_accounts(m)
         self._define_statuses(m)
+        self._define_conversations(m)
         self._define_fanout(m)
         m.task_global("home_timelines", self._home_timelines)
         self._define_queries(m)
+        self._define_content_queries(m)
 
     def _define_accounts(self, m: ModuleBuilder) -> None:
         topology = m.stream("accounts")
@@ -80,8 +90,37 @@ class Core(Module):
         topology.pstate("$$status_by_uuid", Map(int, SortedMap(str, int)))
         topology.pstate("$$author_statuses", Map(int, SortedMap(int, dict)))
         topology.pstate("$$status_id_clock", Map((str, int), int))
-        topology.source("*statuses", partial(statuses.on_statuses, limits=self.limits))
-        topology.step(statuses.store_status)
+        topology.pstate("$$replies", Map(int, SortedSet(int)))
+        topology.pstate("$$edit_by_uuid", Map(int, SortedMap(str, int)))
+        topology.pstate("$$status_state", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$status_edits", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$media", Map(int, dict))
+        topology.pstate("$$media_by_uuid", Map(int, SortedMap(str, int)))
+        topology.pstate("$$account_media", Map(int, SortedMap(int)))
+        topology.pstate("$$polls", Map(int, dict))
+        topology.pstate("$$poll_votes", Map(int, SortedMap(int, list)))
+        topology.pstate("$$poll_expiry", Map((str, int), SortedMap((int, int), int)))
+        topology.pstate("$$scheduled", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$scheduled_by_uuid", Map(int, SortedMap(str, int)))
+        topology.pstate("$$scheduled_due", Map((str, int), SortedMap((int, int), int)))
+        topology.source("*statuses", partial(status_ops.on_statuses, limits=self.limits))
+        topology.source("*media", partial(media.on_media, limits=self.limits))
+        topology.source("*poll_votes", status_ops.on_poll_votes)
+        topology.source("*content_tick", partial(status_ops.on_tick, limits=self.limits))
+        for step in (statuses.store_status, threads.store_reply, media.store_media, media.change_media):
+            topology.step(step)
+        topology.step(polls.store_poll)
+        topology.step(edits.apply_edit)
+
+    def _define_conversations(self, m: ModuleBuilder) -> None:
+        topology = m.stream("conversations")
+        topology.pstate("$$direct_statuses", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$direct_conversations", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$direct_recent", Map(int, SortedMap(int, int)))
+        topology.source("*statuses_with_id", conversations.on_statuses)
+        topology.source("*conversations", conversations.on_conversations)
+        topology.step(conversations.add_to_conversation)
+        topology.step(conversations.remove_from_conversation)
 
     def _define_fanout(self, m: ModuleBuilder) -> None:
         topology = m.microbatch("fanout")
@@ -106,6 +145,20 @@ class Core(Module):
         m.query("statuses_here", queries.statuses_here, route=all_tasks(queries.merge_dicts))
         m.query("accounts_here", queries.accounts_here, route=all_tasks(queries.merge_dicts))
         m.query("fanout_backlog", queries.fanout_backlog, route=all_tasks(sum))
+
+    def _define_content_queries(self, m: ModuleBuilder) -> None:
+        m.query("context", threads.context, route=by_key(1))
+        m.query("status_history", edits.history, route=by_key())
+        m.query("status_source", edits.source, route=by_key())
+        m.query("poll", polls.poll, route=by_key(1))
+        m.query("media", media.media, route=by_key())
+        for fn in (
+            scheduled.scheduled_statuses,
+            scheduled.scheduled_status,
+            conversations.direct_conversations,
+            conversations.direct_conversation,
+        ):
+            m.query(fn.__name__, fn, route=by_key())
 
     def _home_timelines(self, ctx: ReadContext) -> Any:
         return HomeTimelines(self.home_cap)

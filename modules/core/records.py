@@ -20,6 +20,7 @@ or None)}. Other modules (trends, global timelines, search) consume `*statuses_w
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,15 @@ class Limits:
     fields: int = 4
     field_chars: int = 255
     uuid_chars: int = 64
+    media_per_status: int = 4
+    media_description_chars: int = 1_500
+    poll_options: int = 4
+    poll_option_chars: int = 50
+    poll_min_expires_s: int = 300
+    poll_max_expires_s: int = 2_629_746
+    scheduled_total: int = 300
+    scheduled_daily: int = 25
+    schedule_min_ahead_ms: int = 5 * 60_000
 
 
 def accounts_key(record: object) -> object:
@@ -52,6 +62,21 @@ def accounts_key(record: object) -> object:
     if fields.get("op") == "register":
         return str(fields.get("username", "")).lower()
     return fields.get("account")
+
+
+def field_key(name: str) -> Callable[[object], object]:
+    """Return a partitioning function: the record's field `name` (an account, a poll)."""
+
+    def key(record: object) -> object:
+        return _fields(record).get(name)
+
+    return key
+
+
+def poll_key(record: object) -> object:
+    """Return the key a `*poll_votes` record is partitioned by: the poll (its status id)."""
+    fields = _fields(record)
+    return fields.get("poll", fields.get("status"))
 
 
 def statuses_key(record: object) -> object:
@@ -115,12 +140,36 @@ def check_status(record: Record, limits: Limits) -> Record:
     return {
         "author": author,
         "uuid": check_uuid(record.get("uuid"), limits),
-        "text": check_text(record.get("text"), "text", limits.status_chars),
+        **check_content(record, limits),
         "visibility": visibility,
         "in_reply_to": None if reply is None else check_id(reply, "in_reply_to"),
         "language": language,
         "mentions": sorted({check_id(m, "mention") for m in mentions}),
     }
+
+
+def check_content(record: Record, limits: Limits) -> Record:
+    """Return the editable fields of a create or edit: text, spoiler_text, sensitive, media (ids).
+
+    Mastodon counts the spoiler text towards the status' character limit, marks a status with a spoiler
+    text sensitive unless told otherwise, and refuses media beside a poll.
+    """
+    text = check_text(record.get("text"), "text", limits.status_chars)
+    spoiler = check_text(record.get("spoiler_text", ""), "spoiler_text", limits.status_chars)
+    if len(text) + len(spoiler) > limits.status_chars:
+        raise RecordRejected(f"text and spoiler_text are over the limit of {limits.status_chars} characters")
+    sensitive = record.get("sensitive", bool(spoiler))
+    if not isinstance(sensitive, bool):
+        raise RecordRejected(f"sensitive must be a bool, got {sensitive!r}")
+    media = record.get("media", [])
+    if not isinstance(media, list) or len(media) > limits.media_per_status:
+        raise RecordRejected(f"media must be a list of at most {limits.media_per_status} media ids")
+    if len(set(media)) != len(media):
+        raise RecordRejected("media lists an attachment twice")
+    if media and record.get("poll") is not None:
+        raise RecordRejected("a status cannot have both media and a poll")
+    ids = [check_id(m, "media") for m in media]
+    return {"text": text, "spoiler_text": spoiler, "sensitive": sensitive, "media": ids}
 
 
 def check_id(value: object, what: str) -> int:
