@@ -1,21 +1,41 @@
-"""The core module: accounts, statuses, fanout to in-memory home timelines, hydration.
+"""The core module: accounts, statuses and what they carry, fanout to in-memory home timelines, hydration.
 
     depots     *accounts           register / update (records.py), by lower-cased username or account id
-               *statuses           create / delete, by author
-               *statuses_with_id   internal: created / deleted statuses, appended on the author's task
+               *statuses           create / delete / edit / schedule / reschedule / cancel_scheduled, by author
+               *media              media metadata create / update, by account
+               *poll_votes         vote, by poll (its status id)
+               *conversations      direct conversations: read / remove, by account
+               *statuses_with_id   internal: created / updated / deleted statuses, appended on the author's task
+               *poll_events        internal: poll_expired, appended on the poll's task
                *fanout_tick        tick depot: keeps throttled fanouts moving
+               *content_tick       tick depot (every `content_tick_ms`): scheduled publication, poll expiry
     topologies accounts (stream)   $$accounts, $$account_by_username, $$account_by_uuid, $$id_clock
                                    (step store_account)
-               statuses (stream)   $$statuses, $$status_by_uuid, $$author_statuses (step store_status)
+               statuses (stream)   $$statuses, $$status_by_uuid, $$author_statuses, $$status_id_clock,
+                                   $$replies (threads), $$edit_by_uuid, $$status_state, $$status_edits (edits),
+                                   $$media, $$media_by_uuid, $$account_media (media), $$polls, $$poll_votes,
+                                   $$poll_expiry (polls), $$scheduled, $$scheduled_by_uuid, $$scheduled_due
+                                   (scheduled); sources *statuses, *media, *poll_votes, *content_tick
+                                   (status_ops); steps store_status store_reply store_media change_media
+                                   store_poll apply_edit
+               conversations (stream) $$direct_statuses, $$direct_conversations, $$direct_recent; sources
+                                   *statuses_with_id, *conversations (steps add_to_conversation,
+                                   remove_from_conversation)
                fanout (microbatch) $$fanout_continuations (steps fan_out_bucket, deliver)
     task global home_timelines     timelines.HomeTimelines
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
                home_timeline statuses (hydrate, routed by viewer); statuses_here accounts_here
-               fanout_backlog (every task)
+               fanout_backlog (every task);
+               context(viewer, id, ancestors?, descendants?, depth?) (routed by id), status_history(id),
+               status_source(id), poll(viewer, id) (routed by id), media(viewer, ids),
+               scheduled_statuses(author, max_id?, limit?), scheduled_status(author, id),
+               direct_conversations(account, max_id?, limit?), direct_conversation(account, id)
 
 Launch `relationships` first: fanout reads its follower buckets, followers and follows (mirrors).
 `$$id_clock` is written by the accounts topology only; statuses ids use their own clock PState
-`$$status_id_clock` (one writer per PState).
+`$$status_id_clock` (one writer per PState), which also issues media and scheduled ids (its own key each).
+Each file's docstring gives its PStates' shapes: statuses, threads, edits, media, polls, scheduled,
+conversations.
 """
 
 from __future__ import annotations

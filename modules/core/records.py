@@ -4,12 +4,27 @@
                         "bot"?, "fields"?: [{"name", "value"}]}        partitioned by lower-cased username
                        {"op": "update", "account": id, any of "display_name", "note", "locked", "bot",
                         "fields"}                                       partitioned by account id
-    *statuses          {"op": "create", "author": id, "uuid": str, "text": str, "visibility"?: "public" |
-                        "unlisted" | "private" | "direct", "in_reply_to"?: id, "language"?: str,
-                        "mentions"?: [id]}                              partitioned by author
+    *statuses          {"op": "create", "author": id, "uuid": str, "text": str, "spoiler_text"?: str,
+                        "sensitive"?: bool, "visibility"?: "public" | "unlisted" | "private" | "direct",
+                        "in_reply_to"?: id, "language"?: str, "mentions"?: [id], "media"?: [media id],
+                        "poll"?: {"options": [str], "expires_in": s, "multiple"?, "hide_totals"?}}
+                                                                        partitioned by author
                        {"op": "delete", "author": id, "id": id}
+                       {"op": "edit", "author", "id", "uuid", "text", "spoiler_text"?, "sensitive"?,
+                        "language"?, "media"?, "poll"?}                 (edits.py)
+                       {"op": "schedule", "author", "uuid", "scheduled_at": ms, "params": {create fields}}
+                       {"op": "reschedule", "author", "id", "scheduled_at"}
+                       {"op": "cancel_scheduled", "author", "id"}       (scheduled.py)
+    *media             {"op": "create", "account", "uuid", "type", "url"?, "preview_url"?, "remote_url"?,
+                        "description"?, "focus"?: {"x", "y"}, "meta"?: dict, "blurhash"?}
+                       {"op": "update", "account", "id", "description"?, "focus"?}   by account (media.py)
+    *poll_votes        {"op": "vote", "account", "poll" (or "status"): id, "choices": [index]}   by poll
+    *conversations     {"op": "read" | "remove", "account", "conversation": id}   by account
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
-                       {"op": "create", "status": Delivery, "text": str}  |  {"op": "delete", "id", "author"}
+                       {"op": "create", "status": Delivery, "text": str, "conversation": id}
+                       | {"op": "update", "id", "author", "status": Delivery, "text"}  (after an edit)
+                       | {"op": "delete", "id", "author"}
+    *poll_events       internal, on the poll's task: {"op": "poll_expired", "status", "author", "voters": [id]}
 
 A `Delivery` is what fanout and the home-timeline rebuild need to decide who sees a status, and is also the
 value of `$$author_statuses`: {"id", "author", "visibility", "reply_to" (parent's author or None),
