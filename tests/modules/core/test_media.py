@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_uploads_are_idempotent_and_change_only_while_unattached(tmp_path: Path,
             await post(cluster, alice, "look", media=[first])
             with pytest.raises(RecordRejected, match="attached to a status"):
                 await cluster.append(CORE, "*media", {**change, "description": "too late"})
-            bad = [
+            bad: list[tuple[dict[str, Any], str]] = [
                 ({"type": "hologram"}, "type must be one of"),
                 ({"description": "x" * 1501}, "over the limit of 1500"),
                 ({"focus": {"x": 2, "y": 0}}, "within -1.0..1.0"),
