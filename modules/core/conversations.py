@@ -8,8 +8,9 @@
              $$direct_recent    account -> last status id -> conversation id      newest-first listing
 
 An entry is keyed by the thread's conversation id (Mastodon also splits a thread by participant set; one
-entry per thread is what clients show). A direct status adds itself to the entry of its author (read) and
-of each mentioned account (unread); deleting it takes it out again and an entry left with no status goes.
+entry per thread is what clients show). A direct status adds itself to the entry of its author and of each
+mentioned account; as in Mastodon, the entry is then unread for everyone but the status' author (so one's
+own reply marks it read). Deleting the status takes it out again; an entry left with no status goes.
 `read` clears `unread`; `remove` drops the entry until the next direct status in that thread. Blocks and
 mutes are left to hydration. Writes on participants' tasks are hops: adding a status already in an entry
 changes nothing, so a retried record does not mark a conversation unread again.
@@ -80,12 +81,9 @@ def add_to_conversation(ctx: TopologyContext, change: dict[str, Any]) -> None:
         return
     statuses = sorted([*entry["statuses"], status_id])
     accounts = sorted({*entry["accounts"], *change["others"]})
-    _store(
-        ctx,
-        account,
-        entry,
-        {**entry, "statuses": statuses, "accounts": accounts, "unread": entry["unread"] or change["unread"]},
-    )
+    # As Mastodon's AccountConversation: a status by someone else makes it unread, one's own reply reads it.
+    unread = change["unread"]
+    _store(ctx, account, entry, {**entry, "statuses": statuses, "accounts": accounts, "unread": unread})
 
 
 def remove_from_conversation(ctx: TopologyContext, change: dict[str, Any]) -> None:

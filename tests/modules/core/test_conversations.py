@@ -46,6 +46,7 @@ def test_direct_statuses_make_conversations_per_participant(tmp_path: Path, stor
             listed = await entries(cluster, alice)
             assert [e["conversation"] for e in listed] == [other, dm]  # the most recent first
             assert listed[1]["statuses"] == [dm, reply] and listed[1]["unread"] is True
+            assert (await cluster.query(CORE, "direct_conversation", bob, dm))["unread"] is False  # bob replied
             await cluster.append(CORE, "*conversations", {"op": "read", "account": alice, "conversation": dm})
             assert (await cluster.query(CORE, "direct_conversation", alice, dm))["unread"] is False
             await cluster.append(CORE, "*conversations", {"op": "remove", "account": alice, "conversation": other})
