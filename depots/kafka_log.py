@@ -30,15 +30,7 @@ from aiokafka.errors import KafkaError
 
 from depots.errors import PartitionOwnershipError
 from depots.group_commit import CacheLimits, GroupCommitLog, GroupPartition, PendingGroup
-from depots.kafka_broker import (
-    BrokerSettings,
-    ensure_topic,
-    fetch,
-    high_watermark,
-    new_client,
-    new_producer,
-    start_within,
-)
+from depots.kafka_broker import BrokerSession, BrokerSettings, ensure_topic, fetch, high_watermark
 from depots.log import LogEntry
 
 
@@ -68,19 +60,14 @@ class _Partition(GroupPartition[PendingGroup]):
 class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
     """A depot log on one Kafka topic; this process must be the only producer to the partitions it appends to."""
 
-    def __init__(
-        self,
-        settings: BrokerSettings,
-        topic: str,
-        partitions: list[_Partition],
-        producer: Any,
-        client: Any,
-    ) -> None:
+    def __init__(self, session: BrokerSession, topic: str, partitions: list[_Partition], owns_session: bool) -> None:
         super().__init__(topic, partitions)
-        self._settings = settings
+        self._session = session
+        self._settings = session.settings
         self._topic = topic
-        self._producer = producer
-        self._client = client
+        self._producer = session.producer
+        self._client = session.client
+        self._owns_session = owns_session
 
     @classmethod
     async def open(
@@ -94,24 +81,41 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         cache_bytes: int = 32 << 20,
         fetch_max_bytes: int = 4 << 20,
     ) -> KafkaDepotLog:
-        """Connect (raising `BrokerUnavailableError` after `connect_timeout_s`), create the topic if needed."""
-        if partitions < 1 or cache_entries < 0 or cache_bytes < 0 or fetch_max_bytes < 1:
-            raise ValueError("partitions and fetch_max_bytes must be positive, cache limits not negative")
+        """Connect (raising `BrokerUnavailableError` after `connect_timeout_s`), create the topic if needed.
+
+        The log owns its connections and closes them with itself; `open_on` shares a session instead.
+        """
+        if fetch_max_bytes < 1:
+            raise ValueError("fetch_max_bytes must be positive")
         settings = BrokerSettings(bootstrap, connect_timeout_s=connect_timeout_s, fetch_max_bytes=fetch_max_bytes)
-        await ensure_topic(settings, topic, partitions)
-        client = new_client(settings)
-        await start_within(settings, client, "fetch client")
-        producer = new_producer(settings)
+        session = await BrokerSession.connect(settings)
         try:
-            await start_within(settings, producer, "producer")
-            ends = [await high_watermark(client, topic, index) for index in range(partitions)]
+            return await cls.open_on(
+                session, topic, partitions, cache_entries=cache_entries, cache_bytes=cache_bytes, owns_session=True
+            )
         except BaseException:
-            await producer.stop()
-            await client.close()
+            await session.close()
             raise
+
+    @classmethod
+    async def open_on(
+        cls,
+        session: BrokerSession,
+        topic: str,
+        partitions: int,
+        *,
+        cache_entries: int = 65_536,
+        cache_bytes: int = 32 << 20,
+        owns_session: bool = False,
+    ) -> KafkaDepotLog:
+        """Open the log of `topic` over a connected session, creating the topic if needed."""
+        if partitions < 1 or cache_entries < 0 or cache_bytes < 0:
+            raise ValueError("partitions must be positive, cache limits not negative")
+        await ensure_topic(session, topic, partitions)
+        ends = [await high_watermark(session.client, topic, index) for index in range(partitions)]
         limits = CacheLimits(cache_entries, cache_bytes)
         parts = [_Partition(index, end, limits) for index, end in enumerate(ends)]
-        return cls(settings, topic, parts, producer, client)
+        return cls(session, topic, parts, owns_session)
 
     @property
     def topic(self) -> str:
@@ -139,9 +143,9 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         return part.durable_end
 
     async def _release(self) -> None:
-        """Close the broker connections."""
-        await self._producer.stop()
-        await self._client.close()
+        """Close the broker connections if this log owns them (a shared session is closed by its opener)."""
+        if self._owns_session:
+            await self._session.close()
 
     async def _read_broker(self, part: _Partition, start: int, max_records: int) -> list[LogEntry]:
         """Fetch until `max_records` entries are read or the high watermark is reached."""
