@@ -14,6 +14,7 @@ from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from modules.auth import Auth
 from modules.auth.passwords import ScryptCost, hash_password, verify_password
+from tests.runtimes import Runtime, new_cluster
 from topology.context import RecordRejected
 
 AUTH = "auth"
@@ -22,7 +23,7 @@ CHEAP = ScryptCost(n=2**4)
 
 @asynccontextmanager
 async def launched(path: Path, store_kind: str) -> AsyncIterator[InProcessCluster]:
-    async with InProcessCluster(path, store=store_kind, clock=FakeClock()) as cluster:
+    async with new_cluster(path, store=store_kind, clock=FakeClock()) as cluster:
         await cluster.launch(Auth(), tasks=4)
         yield cluster
 
@@ -32,7 +33,7 @@ def digest(text: str) -> str:
 
 
 @pytest.fixture(params=["rocksdb", "memory"])
-def store_kind(request: pytest.FixtureRequest) -> str:
+def store_kind(request: pytest.FixtureRequest, runtime: Runtime) -> str:
     kind: str = request.param
     return kind
 
