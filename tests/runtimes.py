@@ -15,12 +15,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from cluster.clock import Clock
 from cluster.inprocess import InProcessCluster
 from depots.log import FsyncPolicy
 
 RUNTIMES = ("embedded", "kafka")
+
+
+class ClusterOptions(TypedDict, total=False):
+    """What a test may set on a cluster besides its data directory (defaults: `InProcessCluster`'s)."""
+
+    store: str
+    clock: Clock | None
+    fsync: FsyncPolicy
+    depots_of: Path | None  # a cluster on another directory whose depots to use (a replay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +47,16 @@ class Runtime:
         digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
         return f"kafka://{self.bootstrap}/t{digest}"
 
-    def cluster(
-        self,
-        data_dir: Path,
-        *,
-        store: str = "rocksdb",
-        clock: Clock | None = None,
-        fsync: FsyncPolicy = FsyncPolicy.ALWAYS,
-        depots_of: Path | None = None,
-    ) -> InProcessCluster:
+    def cluster(self, data_dir: Path, **options: Unpack[ClusterOptions]) -> InProcessCluster:
         """A cluster on `data_dir` whose depots are those of a cluster on `depots_of` (default: its own)."""
-        depots = self.depots_url(depots_of or data_dir)
-        return InProcessCluster(data_dir, store=store, clock=clock, fsync=fsync, depots=depots)
+        depots = self.depots_url(options.get("depots_of") or data_dir)
+        return InProcessCluster(
+            data_dir,
+            store=options.get("store", "rocksdb"),
+            clock=options.get("clock"),
+            fsync=options.get("fsync", FsyncPolicy.ALWAYS),
+            depots=depots,
+        )
 
 
 EMBEDDED = Runtime("embedded")
@@ -70,13 +78,6 @@ def active_runtime() -> Runtime:
     return _active[-1]
 
 
-def new_cluster(
-    data_dir: Path,
-    *,
-    store: str = "rocksdb",
-    clock: Clock | None = None,
-    fsync: FsyncPolicy = FsyncPolicy.ALWAYS,
-    depots_of: Path | None = None,
-) -> InProcessCluster:
+def new_cluster(data_dir: Path, **options: Unpack[ClusterOptions]) -> InProcessCluster:
     """A cluster on the active runtime; see `Runtime.cluster`."""
-    return active_runtime().cluster(data_dir, store=store, clock=clock, fsync=fsync, depots_of=depots_of)
+    return active_runtime().cluster(data_dir, **options)
