@@ -57,7 +57,7 @@ async def mutes(request: web.Request) -> web.Response:
     caller = await require_user(request, "read:mutes")
     page = list_page(await read_params(request))
     client = request.app[CLIENT]
-    ids = await client.query(RELATIONSHIPS, "mutes", caller, now_ms(), *_cursor(page))
+    ids = await client.query(RELATIONSHIPS, "mutes", caller, now_ms(request), *_cursor(page))
     muting = client.pstate(RELATIONSHIPS, "$$muting")
     rendered = await render.accounts(request, ids)
     mutes_found = await asyncio.gather(*(muting.get(caller, int(account["id"])) for account in rendered))

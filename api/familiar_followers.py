@@ -58,5 +58,5 @@ async def _familiar(request: web.Request, account: int, follows: list[int]) -> l
     if not candidates:
         return []
     # `followed_by` of `account` towards a follow of the caller: that follow follows `account`.
-    seen = await request.app[CLIENT].query(RELATIONSHIPS, "relationships", account, candidates, now_ms())
+    seen = await request.app[CLIENT].query(RELATIONSHIPS, "relationships", account, candidates, now_ms(request))
     return await render.accounts(request, [r["id"] for r in seen if r["followed_by"]][:SHOWN])

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from api.account_lists import account_page
 from api.config import CLIENT, Route
 from api.entities import relationship
 from api.errors import not_found
-from api.lookups import existing, now_ms
+from api.lookups import existing, relationship_of
 from api.responses import json_response
 from api.scopes import require_user
 
@@ -44,12 +42,7 @@ async def reject(request: web.Request) -> web.Response:
 async def _answer(request: web.Request, op: str) -> web.Response:
     caller, requester = await require_user(request, "write:follows"), await existing(request)
     client = request.app[CLIENT]
-    if not (await _relationship(request, caller, requester))["requested_by"]:
+    if not (await relationship_of(request, caller, requester))["requested_by"]:
         raise not_found()  # Mastodon looks the request up and finds none
     await client.append(RELATIONSHIPS, "*follows", {"op": op, "followee": caller, "follower": requester})
-    return json_response(relationship(await _relationship(request, caller, requester)))
-
-
-async def _relationship(request: web.Request, caller: int, other: int) -> dict[str, Any]:
-    found: dict[str, Any] = await request.app[CLIENT].query(RELATIONSHIPS, "relationship", caller, other, now_ms())
-    return found
+    return json_response(relationship(await relationship_of(request, caller, requester)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -12,7 +13,7 @@ from api.entities import Entity
 from api.errors import not_found
 from modules.core.ids import parse
 
-CORE = "core"
+CORE, RELATIONSHIPS = "core", "relationships"
 MAX_ID_DIGITS = 19  # ids are signed 64-bit
 
 
@@ -44,6 +45,18 @@ async def account_or_404(request: web.Request, account_id: int, *, credential: b
     return found
 
 
-def now_ms() -> int:
-    """Return the request time in ms: queries take the clock from their caller (mute expiry)."""
-    return int(time.time() * 1000)
+def now_ms(request: web.Request) -> int:
+    """Return the request time in ms, by the cluster's clock where it has one (queries take it from callers).
+
+    Mute expiry is stamped with the topology's clock; reading it against the same clock keeps a test's
+    `FakeClock` cluster consistent, and is the wall clock in production.
+    """
+    clock = getattr(request.app[CLIENT], "clock", None)
+    return int(clock.now_ms()) if clock is not None else int(time.time() * 1000)
+
+
+async def relationship_of(request: web.Request, account: int, other: int) -> dict[str, Any]:
+    """Return the relationships module's Relationship of `account` towards `other`, now."""
+    query = request.app[CLIENT].query
+    found: dict[str, Any] = await query(RELATIONSHIPS, "relationship", account, other, now_ms(request))
+    return found

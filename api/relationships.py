@@ -15,7 +15,7 @@ from aiohttp import web
 from api.config import CLIENT, Route
 from api.entities import relationship as relationship_entity
 from api.errors import forbidden, not_found
-from api.lookups import existing, now_ms, parse_id
+from api.lookups import existing, now_ms, parse_id, relationship_of
 from api.params import Params, read_params
 from api.responses import json_response
 from api.scopes import require_user
@@ -49,7 +49,7 @@ async def relationships(request: web.Request) -> web.Response:
     client = request.app[CLIENT]
     present = await client.query(CORE, "accounts_here", wanted) if wanted else {}
     others = [i for i in dict.fromkeys(wanted) if i in present]  # Mastodon leaves unknown ids out
-    found = await client.query(RELATIONSHIPS, "relationships", caller, others, now_ms()) if others else []
+    found = await client.query(RELATIONSHIPS, "relationships", caller, others, now_ms(request)) if others else []
     return json_response([relationship_entity(r) for r in found])
 
 
@@ -59,7 +59,7 @@ async def follow(request: web.Request) -> web.Response:
     if caller == target:
         raise not_found()
     options = follow_options(await read_params(request))
-    current = await _relationship(request, caller, target)
+    current = await relationship_of(request, caller, target)
     if current["blocking"] or current["blocked_by"]:
         raise forbidden(NOT_ALLOWED)
     return await _act(
@@ -127,9 +127,4 @@ async def _act(request: web.Request, depot: str, record: dict[str, Any], caller:
     """Append `record` and answer with the caller's Relationship to `other` afterwards."""
     if caller != other or record.get("op") not in UNDO_OPS:  # undoing on yourself: nothing to undo
         await request.app[CLIENT].append(RELATIONSHIPS, depot, record)
-    return json_response(relationship_entity(await _relationship(request, caller, other)))
-
-
-async def _relationship(request: web.Request, caller: int, other: int) -> dict[str, Any]:
-    found: dict[str, Any] = await request.app[CLIENT].query(RELATIONSHIPS, "relationship", caller, other, now_ms())
-    return found
+    return json_response(relationship_entity(await relationship_of(request, caller, other)))
