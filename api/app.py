@@ -19,6 +19,7 @@ from api import (
     custom_emojis,
     discovery,
     instance,
+    media,
     oauth,
     preferences,
     statuses,
@@ -32,7 +33,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines)
+RESOURCES = (instance, apps, accounts, statuses, timelines, media)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
@@ -43,6 +44,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app = web.Application(middlewares=[cors, errors], client_max_size=16 << 20)
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
+    media.install(app, client, app[CONFIG])
     routes = []
     for resource in RESOURCES + DISCOVERY:
         routes += resource.routes()
