@@ -124,7 +124,8 @@ def _prepare_bucket(s3: Any, bucket: str) -> None:
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket not in existing:
         s3.create_bucket(Bucket=bucket)
-    statement = {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/*"]}
+    anyone_reads = {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"]}
+    statement = {**anyone_reads, "Resource": [f"arn:aws:s3:::{bucket}/*"]}
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
     s3.put_object(Bucket=bucket, Key="ready-probe", Body=b"ok")
     s3.delete_object(Bucket=bucket, Key="ready-probe")
