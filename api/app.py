@@ -23,6 +23,7 @@ from api import (
     oauth,
     preferences,
     statuses,
+    streaming,
     timelines,
 )
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
@@ -33,7 +34,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines, media)
+RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
@@ -44,6 +45,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app = web.Application(middlewares=[cors, errors], client_max_size=16 << 20)
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
+    streaming.install(app)
     media.install(app, client, app[CONFIG])
     routes = []
     for resource in RESOURCES + DISCOVERY:

@@ -7,7 +7,7 @@ them (or one module query) and serialize.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -19,7 +19,16 @@ CORE = "core"
 RELATIONSHIPS = "relationships"
 
 
-async def account_counts(request: web.Request, account_id: int) -> dict[str, int]:
+class HasApp(Protocol):
+    """What these reads need of a request: its application (the streaming hub, outside a request, has one too)."""
+
+    @property
+    def app(self) -> web.Application:
+        """The application holding the cluster client and the config."""
+        ...
+
+
+async def account_counts(request: HasApp, account_id: int) -> dict[str, int]:
     """Return the account's followers, following and statuses counts."""
     client = request.app[CLIENT]
     counts, statuses = await asyncio.gather(
@@ -39,7 +48,7 @@ async def account(request: web.Request, account_id: int, *, credential: bool = F
     return render(request.app[CONFIG], found, counts)
 
 
-async def statuses(request: web.Request, viewer: int | None, status_ids: list[int]) -> list[Entity]:
+async def statuses(request: HasApp, viewer: int | None, status_ids: list[int]) -> list[Entity]:
     """Return the live statuses among `status_ids`, rendered in order."""
     if not status_ids:
         return []

@@ -1,4 +1,4 @@
-"""The client API every runtime offers: append to a depot, read a PState, invoke a query.
+"""The client API every runtime offers: append to a depot, read a PState, invoke a query, subscribe to outputs.
 
 The API layer and the benchmarks talk to a cluster only through `ClusterClient`, so they run unchanged on
 the embedded cluster and on the distributed one.
@@ -40,6 +40,48 @@ class AppendResult:
         """The one non-None value a stream topology returned (the generated id, say), else None."""
         values = [v for v in self.results.values() if v is not None]
         return values[0] if len(values) == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputEvent:
+    """One event a topology emitted on a module's output (`value` is a decoded copy: treat it as read-only)."""
+
+    module: str
+    output: str
+    value: Any
+
+
+class Subscription(ABC):
+    """Live events of one module's outputs, in emit order, from subscription until `close`.
+
+    Events emitted while nobody is subscribed are gone (live only, like Mastodon's streaming). A subscriber
+    that falls more than its `max_pending` events behind loses the oldest ones; `dropped` counts them, so it
+    can tell it has a gap (and, say, make its clients re-fetch) instead of stalling the topologies.
+    """
+
+    @abstractmethod
+    async def next(self) -> OutputEvent:
+        """Wait for the next event; raise `StopAsyncIteration` once closed and drained."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop receiving events (idempotent); a waiting `next` ends the iteration."""
+
+    @property
+    @abstractmethod
+    def dropped(self) -> int:
+        """How many events were dropped because this subscriber fell behind."""
+
+    @property
+    @abstractmethod
+    def pending(self) -> int:
+        """How many events are queued and not taken yet."""
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> OutputEvent:
+        return await self.next()
 
 
 class ClientPState(ABC):
@@ -90,3 +132,7 @@ class ClusterClient(ABC):
     @abstractmethod
     async def query(self, module: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Invoke `module`'s query `name` with `args` and return its (combined) result."""
+
+    async def subscribe(self, module: str, *outputs: str, max_pending: int = 10_000) -> Subscription:
+        """Receive the events `module`'s topologies emit on `outputs` from now on (see `Subscription`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not publish module outputs")

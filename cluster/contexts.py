@@ -1,8 +1,8 @@
 """The embedded runtime's implementation of the contexts in `topology.context`, and of one attempt (`Round`).
 
-A `Round` is one attempt at processing a stream group or a microbatch: a `Transaction` per task it touched
-and the records its code appended. Hops run inline, on the same round, against the target task's
-transaction; nothing is visible to readers until the round commits.
+A `Round` is one attempt at processing a stream group or a microbatch: a `Transaction` per task it touched,
+the records its code appended and the output events it emitted. Hops run inline, on the same round, against
+the target task's transaction; nothing is visible to readers or subscribers until the round commits.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cluster.outputs import OutputChannel, UnknownOutputError, publish_all
 from depots.codec import encode_record
 from depots.log import AppendReceipt
 from pstates.pstate import bind
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class Round:
-    """One attempt: a transaction per touched task, appended records, after-commit callbacks."""
+    """One attempt: a transaction per touched task, appended records, after-commit callbacks, emitted events."""
 
     def __init__(self, runtime: ModuleRuntime) -> None:
         self.runtime = runtime
@@ -32,6 +33,7 @@ class Round:
         self.views: dict[int, dict[str, Any]] = {}
         self.receipts: list[AppendReceipt] = []
         self.callbacks: list[Callable[[], None]] = []
+        self.emitted: list[tuple[OutputChannel, bytes]] = []  # only events someone was subscribed to
         self.hopped = False
 
     def txn(self, task: int) -> Transaction:
@@ -60,6 +62,15 @@ class Round:
         self.txns.clear()
         self.views.clear()
         self.callbacks.clear()
+        self.emitted.clear()
+
+    def after_committed(self) -> None:
+        """Run the after-commit callbacks, then publish the emitted events in emit order (each only once)."""
+        callbacks, self.callbacks = self.callbacks, []
+        emitted, self.emitted = self.emitted, []
+        for callback in callbacks:
+            callback()
+        publish_all(emitted)
 
 
 class EmbeddedReadContext:
@@ -115,6 +126,7 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
         super().__init__(cluster, runtime, 0)
         self._topology = topology
         self._round = round_
+        self._outputs = cluster.output_channels(runtime.name)
         self.time_ms_value = 0
         self.offset_value = -1
         self.batch_id_value = 0
@@ -194,3 +206,13 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once this round has committed."""
         self._round.callbacks.append(callback)
+
+    def emit(self, output: str, event: object) -> None:
+        """Publish `event` on `output` after this round commits; skipped outright while nobody subscribes."""
+        channel = self._outputs.get(output)
+        if channel is None:
+            known = ", ".join(sorted(self._outputs)) or "none"
+            raise UnknownOutputError(f"module {self._runtime.name!r} has no output {output!r} (it declares: {known})")
+        if channel.subscribers:
+            # Encoded now, as the Kafka runtime will: the event is fixed as emitted and checked msgpack-able.
+            self._round.emitted.append((channel, encode_record(event, depot=f"output {output}")))

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from cluster.acks import AckTracker
-from cluster.client import Ack, AppendResult, ClientPState, ClusterClient
+from cluster.client import Ack, AppendResult, ClientPState, ClusterClient, Subscription
 from cluster.clock import Clock, SystemClock
 from cluster.contexts import EmbeddedReadContext
 from cluster.microbatch_runner import MicrobatchRunner
+from cluster.outputs import DEFAULT_MAX_PENDING, OutputChannel, Outputs
 from cluster.runtime import ModuleRuntime
 from cluster.stream_runner import StreamRunner
 from cluster.testing import FakeClock, TestControls
@@ -126,6 +127,7 @@ class InProcessCluster(ClusterClient):
         self.runners: dict[tuple[str, str], Runner] = {}
         self.acks = AckTracker()
         self.controls = TestControls(self)
+        self.outputs = Outputs()
         self._consumers: dict[tuple[str, str], set[str]] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._failures: list[BaseException] = []
@@ -150,6 +152,7 @@ class InProcessCluster(ClusterClient):
         tasks = _remembered_task_count(directory, tasks)
         runtime = ModuleRuntime(definition, tasks, directory, self._open_task_store, self.fsync)
         self.runtimes[definition.name] = runtime
+        self.outputs.declare(definition)
         for spec in definition.streams.values():
             self._start(runtime, StreamRunner(self, runtime, spec))
         for mspec in definition.microbatches.values():
@@ -210,6 +213,7 @@ class InProcessCluster(ClusterClient):
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
+        self.outputs.close_all()
         self.acks.fail_all(TuskError("cluster closed before the record was processed"))
         for runtime in self.runtimes.values():
             await runtime.close()
@@ -237,6 +241,10 @@ class InProcessCluster(ClusterClient):
             self.runtime(module)
             raise DefinitionError(f"module {module!r} has no topology {topology!r}")
         return runner
+
+    def output_channels(self, module: str) -> dict[str, OutputChannel]:
+        """`module`'s output channels by name (what its topologies emit on)."""
+        return self.outputs.channels_of(module)
 
     def routed_pstate(self, module: str, name: str) -> RoutedPState:
         """Synchronous routed reads of `module`'s PState `name` (used by mirrors and the client)."""
@@ -311,6 +319,11 @@ class InProcessCluster(ClusterClient):
     async def query(self, module: str, name: str, *args: Any, **kwargs: Any) -> Any:
         """Invoke `module`'s query `name`."""
         return self.run_query(module, name, args, kwargs)
+
+    async def subscribe(self, module: str, *outputs: str, max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+        """Receive the events `module` emits on `outputs` after they commit, from now on (bounded, drop-oldest)."""
+        self.runtime(module)  # validates the module name
+        return self.outputs.subscribe(module, outputs, max_pending)
 
     def run_query(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
         """Run `module`'s query `name` on its task(s), synchronously (queries only read)."""

@@ -12,7 +12,8 @@ that already includes the batch). A batch without cross-task hops needs no redo 
 independent and a task that did not commit simply processes its records again in the next batch.
 
 A retry of a failed attempt keeps the batch id, so in-memory side effects can be deduplicated with
-`ctx.batch_id`; callbacks registered with `ctx.after_commit` run once, after every task has committed.
+`ctx.batch_id`; callbacks registered with `ctx.after_commit` run once, after every task has committed, and
+the events of `ctx.emit` are published right after them (an aborted attempt's are dropped with it).
 """
 
 from __future__ import annotations
@@ -168,9 +169,7 @@ class MicrobatchRunner(TopologyRunner):
         self._run_callbacks()
 
     def _run_callbacks(self) -> None:
-        callbacks, self._round.callbacks = self._round.callbacks, []
-        for callback in callbacks:
-            callback()
+        self._round.after_committed()  # callbacks, then output events, once per committed batch
 
     def _finish(self, batch_id: int, plan: list[PlanItem]) -> None:
         for assignment, _, end in plan:

@@ -82,8 +82,7 @@ class StreamRunner(TopologyRunner):
         task = assignment.task
         round_.txn(task).put(self.runtime.meta[task], assignment.meta_key, msgpack.packb(end))
         round_.commit(last_task=task)
-        for callback in round_.callbacks:
-            callback()
+        round_.after_committed()  # callbacks, then output events: only ever for committed records
         assignment.next_offset = end
         self.processed += len(entries)
         self.cluster.acks.processed(

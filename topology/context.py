@@ -94,6 +94,14 @@ class TopologyContext(ReadContext, Protocol):
         """Append `record` to a depot of this module (at-least-once: a retried record appends again)."""
         ...
 
+    def emit(self, output: str, event: object) -> None:
+        """Publish msgpack-able `event` on this module's `output` once this record's (batch's) writes commit.
+
+        At-least-once (a retried record or batch emits again: put what a subscriber dedupes by in the event),
+        live only (nobody subscribed, nobody receives it), nearly free while nobody subscribes.
+        """
+        ...
+
     @property
     def time_ms(self) -> int:
         """Append time of the record being processed: the only clock a deterministic topology may read."""

@@ -1,4 +1,4 @@
-"""Module declarations: a module *declares* its depots, PStates, topologies, queries and task globals.
+"""Module declarations: a module *declares* its depots, PStates, topologies, queries, task globals and outputs.
 
 A module subclasses `Module` and fills a `ModuleBuilder` in `define()`; a cluster runs the resulting
 `ModuleDefinition`. Every declaration has a stable name: storage, offsets and metrics are keyed by it, so
@@ -13,6 +13,7 @@ renaming one is a data migration. Conventions (checked): depots start with `*`, 
             counts.pstate("$$counts", Map(str, int))
             counts.source("*increments", self.on_increment)
             m.query("count", self.count, route=by_key())
+            m.output("count_changes")  # topologies `ctx.emit("count_changes", event)`; clients subscribe
 """
 
 from __future__ import annotations
@@ -161,6 +162,13 @@ class TaskGlobalSpec:
     factory: TaskGlobalFactory
 
 
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """A named stream of events that topologies emit after their writes commit; live subscribers receive them."""
+
+    name: str
+
+
 @dataclass(slots=True)
 class ModuleDefinition:
     """Everything a module declares, ready for a cluster to launch."""
@@ -171,6 +179,7 @@ class ModuleDefinition:
     microbatches: dict[str, MicrobatchTopologySpec] = field(default_factory=dict)
     queries: dict[str, QuerySpec] = field(default_factory=dict)
     task_globals: dict[str, TaskGlobalSpec] = field(default_factory=dict)
+    outputs: dict[str, OutputSpec] = field(default_factory=dict)
 
     @property
     def topologies(self) -> list[TopologySpec]:
@@ -246,6 +255,15 @@ class ModuleBuilder:
         self._claim("task global", name)
         spec = TaskGlobalSpec(name, factory)
         self.definition.task_globals[name] = spec
+        return spec
+
+    def output(self, name: str) -> OutputSpec:
+        """Declare output `name`: topologies `ctx.emit(name, event)`, clients `subscribe(module, name)`."""
+        if not name or not name.isidentifier():
+            raise DefinitionError(f"output names are identifiers like 'home_updates': {name!r}")
+        self._claim("output", name)
+        spec = OutputSpec(name)
+        self.definition.outputs[name] = spec
         return spec
 
 

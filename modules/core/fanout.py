@@ -22,6 +22,10 @@ Deliveries are in-memory side effects: they run in `ctx.after_commit`, once per 
 an aborted attempt, all of a batch's deliveries to one task in one vectorized call; a status delivered
 twice (a retried record upstream, a rebuild) is deduplicated by id.
 Deletes need no fanout: home timeline reads drop tombstoned statuses.
+
+Outputs (the streaming API's source, published after the batch commits): `home_updates` once per
+delivered page and task (`{"status", "accounts"}`, never per follower), `public_updates` per public status,
+`status_deletes` per delete.
 """
 
 from __future__ import annotations
@@ -48,10 +52,15 @@ class Fanout:
     # -- sources ---------------------------------------------------------------------------------------
 
     def on_statuses(self, ctx: BatchContext, batch: Batch) -> None:
-        """Start the fanout of every created status in the batch."""
+        """Start the fanout of every created status in the batch; announce public ones and deletes."""
         for record in batch.values:
             if record.get("op") == "create":
                 self.start(ctx, record["status"])
+                if record["status"]["visibility"] == "public":
+                    ctx.emit("public_updates", public_update(record["status"]))
+            elif record.get("op") == "delete":
+                deleted = {"status": record["id"], "author": record["author"], "visibility": record.get("visibility")}
+                ctx.emit("status_deletes", deleted)
 
     def on_tick(self, ctx: BatchContext, batch: Batch) -> None:
         """Advance every continuation this task holds by one page."""
@@ -110,6 +119,7 @@ class Fanout:
             timelines = ctx.task_global("home_timelines")
             ctx.after_commit(partial(timelines.deliver_many, pending))
         pending.append((payload["status"]["id"], payload["accounts"]))
+        ctx.emit("home_updates", {"status": payload["status"]["id"], "accounts": payload["accounts"]})
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -162,3 +172,14 @@ class Fanout:
         """Whether `status` reaches follower `account` (reads relationships only for replies)."""
         following = ctx.pstate("$$following", module="relationships")
         return reaches(status, account, options, lambda a, b: bool(following.contains(a, b)))
+
+
+def public_update(status: Delivery) -> dict[str, Any]:
+    """Return the `public_updates` event of a public status: what public and hashtag streams route by."""
+    return {
+        "status": status["id"],
+        "author": status["author"],
+        "visibility": status["visibility"],
+        "tags": status.get("tags", []),
+        "local": status.get("local", True),  # every status is local until federation brings remote ones
+    }

@@ -9,6 +9,9 @@
                statuses (stream)   $$statuses, $$status_by_uuid, $$author_statuses (step store_status)
                fanout (microbatch) $$fanout_continuations (steps fan_out_bucket, deliver)
     task global home_timelines     timelines.HomeTimelines
+    outputs    home_updates        {"status": id, "accounts": [ids]}: one page of home deliveries (fanout)
+               public_updates      {"status", "author", "visibility", "tags", "local"}: a public status (fanout)
+               status_deletes      {"status", "author", "visibility"}: a deleted status (fanout)
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
                home_timeline statuses (hydrate, routed by viewer); statuses_here accounts_here
                fanout_backlog (every task)
@@ -64,6 +67,8 @@ class Core(Module):
         self._define_fanout(m)
         m.task_global("home_timelines", self._home_timelines)
         self._define_queries(m)
+        for output in ("home_updates", "public_updates", "status_deletes"):  # the streaming API's sources
+            m.output(output)
 
     def _define_accounts(self, m: ModuleBuilder) -> None:
         topology = m.stream("accounts")

@@ -9,7 +9,8 @@
                         "mentions"?: [id]}                              partitioned by author
                        {"op": "delete", "author": id, "id": id}
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
-                       {"op": "create", "status": Delivery, "text": str}  |  {"op": "delete", "id", "author"}
+                       {"op": "create", "status": Delivery, "text": str}
+                       {"op": "delete", "id", "author", "visibility"}
 
 A `Delivery` is what fanout and the home-timeline rebuild need to decide who sees a status, and is also the
 value of `$$author_statuses`: {"id", "author", "visibility", "reply_to" (parent's author or None),

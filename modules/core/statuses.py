@@ -61,10 +61,12 @@ def delete(ctx: StreamContext, record: Record) -> int:
     """Remove the author's status: out of their timeline, a tombstone in `$$statuses`, then fanout."""
     author = check_id(record.get("author"), "author")
     status_id = check_id(record.get("id"), "id")
-    if not ctx.pstate("$$author_statuses").remove(author, status_id):
+    delivery = ctx.pstate("$$author_statuses").get(author, status_id)
+    if delivery is None or not ctx.pstate("$$author_statuses").remove(author, status_id):
         raise RecordRejected(f"account {author} has no status {status_id}")
     ctx.hop(status_id, "store_status", {"id": status_id, "author": author, "deleted_at": ctx.time_ms})
-    ctx.append("*statuses_with_id", {"op": "delete", "id": status_id, "author": author})
+    deleted = {"op": "delete", "id": status_id, "author": author, "visibility": delivery["visibility"]}
+    ctx.append("*statuses_with_id", deleted)
     return status_id
 
 

@@ -1,0 +1,282 @@
+"""The streaming hub: core's output events -> the connected clients that should see them.
+
+One subscription to core's outputs per process feeds every WebSocket and SSE connection. The hub indexes
+connections by what routes to them: accounts with a `user` stream (a home delivery page of 5,000 accounts
+costs one set intersection with the connected ones, not 5,000 lookups) and stream keys for the others
+(`public`, `public:local`, `hashtag` + tag...). A status is hydrated and rendered once per event, without
+a viewer, as Mastodon renders stream payloads; each receiving viewer is then filtered (blocks both ways,
+active mutes). Each connection has a bounded queue: a client that falls `max_pending` messages behind is
+disconnected (and counted), so it reconnects and re-fetches with REST rather than silently missing
+statuses; if the hub itself falls behind the cluster (its subscription dropped events), every connection
+is closed for the same reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from api import render
+from api.config import CLIENT
+from cluster.client import OutputEvent, Subscription
+from modules.core.ids import render as render_id
+from modules.relationships.records import mute_active
+
+log = logging.getLogger(__name__)
+
+CORE, RELATIONSHIPS = "core", "relationships"
+OUTPUTS = ("home_updates", "public_updates", "status_deletes")
+DEFAULT_MAX_PENDING = 1_000
+PUBLIC_STREAMS = ("public", "public:local", "public:remote", "hashtag", "hashtag:local")
+
+# A stream key: the stream name and its argument, e.g. ("public",), ("hashtag", "tusk"), ("list", "7").
+StreamKey = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One event for one stream of a connection, as Mastodon frames it."""
+
+    stream: list[str]
+    event: str
+    payload: str
+
+
+@dataclass(eq=False, slots=True)
+class Connection:
+    """One client connection: who it is, the streams it follows, its bounded outgoing queue."""
+
+    account: int | None
+    max_pending: int = DEFAULT_MAX_PENDING
+    streams: set[StreamKey] = field(default_factory=set)
+    overflowed: bool = False
+    closed: bool = False
+    _queue: deque[Message] = field(default_factory=deque)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def send(self, message: Message) -> bool:
+        """Queue `message`; a full queue closes the connection instead (returns False only then)."""
+        if self.closed:
+            return True  # being torn down: nothing to count
+        if len(self._queue) >= self.max_pending:
+            self.overflowed = True
+            self.close()
+            return False
+        self._queue.append(message)
+        self._ready.set()
+        return True
+
+    async def next(self) -> Message | None:
+        """Wait for the next message; None once the connection is closed."""
+        while not self.closed:
+            if self._queue:
+                return self._queue.popleft()
+            self._ready.clear()
+            await self._ready.wait()
+        return None
+
+    def close(self) -> None:
+        """Stop this connection: its writer gets None and ends the response."""
+        self.closed = True
+        self._ready.set()
+
+
+class StreamingHub:
+    """Routes core's output events to connections; owns the one subscription of this process."""
+
+    def __init__(self, app: web.Application, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+        self._app = app
+        self.max_pending = max_pending
+        self.users: dict[int, set[Connection]] = {}  # accounts with a `user` stream
+        self.streams: dict[StreamKey, set[Connection]] = {}  # every other stream key
+        self.slow_disconnects = 0  # connections closed because their client fell behind
+        self._subscription: Subscription | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._seen_dropped = 0
+
+    @property
+    def app(self) -> web.Application:
+        """The application (what `api.render` reads the client and config from)."""
+        return self._app
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Subscribe to core's outputs and start routing their events."""
+        try:
+            self._subscription = await self._app[CLIENT].subscribe(CORE, *OUTPUTS)
+        except NotImplementedError:
+            log.warning("this cluster runtime publishes no outputs: streaming connections will stay silent")
+            return
+        self._pump = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Unsubscribe, stop routing and close every connection."""
+        if self._subscription is not None:
+            self._subscription.close()
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        self._close_all()
+
+    # -- connections -----------------------------------------------------------------------------------
+
+    def connect(self, account: int | None) -> Connection:
+        """Register a new connection of `account` (None: anonymous, public streams only)."""
+        return Connection(account, self.max_pending)
+
+    def join(self, connection: Connection, key: StreamKey) -> None:
+        """Route `key`'s events to `connection`."""
+        connection.streams.add(key)
+        if key == ("user",) and connection.account is not None:
+            self.users.setdefault(connection.account, set()).add(connection)
+        else:
+            self.streams.setdefault(key, set()).add(connection)
+
+    def leave(self, connection: Connection, key: StreamKey) -> None:
+        """Stop routing `key`'s events to `connection`."""
+        connection.streams.discard(key)
+        index: dict[Any, set[Connection]] = self.users if key == ("user",) else self.streams
+        index_key: Any = connection.account if key == ("user",) else key
+        members = index.get(index_key)
+        if members is not None:
+            members.discard(connection)
+            if not members:
+                del index[index_key]
+
+    def disconnect(self, connection: Connection) -> None:
+        """Forget `connection` everywhere and close it."""
+        for key in list(connection.streams):
+            self.leave(connection, key)
+        connection.close()
+
+    def _close_all(self) -> None:
+        for connection in {c for members in (*self.users.values(), *self.streams.values()) for c in members}:
+            connection.close()
+
+    # -- routing ---------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._subscription is not None
+        async for event in self._subscription:
+            if self._subscription.dropped != self._seen_dropped:
+                self._seen_dropped = self._subscription.dropped
+                log.warning("streaming fell %d events behind the cluster: closing every connection", self._seen_dropped)
+                self._close_all()
+            try:
+                await self.dispatch(event)
+            except Exception:  # one bad event must not stop streaming for everyone
+                log.exception("could not route %s/%s event %r", event.module, event.output, event.value)
+
+    async def dispatch(self, event: OutputEvent) -> None:
+        """Route one output event to the connections that should see it."""
+        value: dict[str, Any] = event.value
+        if event.output == "home_updates":
+            await self._home_update(value["status"], value["accounts"])
+        elif event.output == "public_updates":
+            await self._public_update(value)
+        elif event.output == "status_deletes":
+            await self._delete(value)
+
+    async def _home_update(self, status_id: int, accounts: Iterable[int]) -> None:
+        targets = self.users.keys() & accounts
+        if not targets:
+            return  # nobody connected got it: no hydration at all
+        rendered = await self._render(status_id)
+        if rendered is not None:
+            author, payload = rendered
+            await self._send_to_users(targets, author, Message(["user"], "update", payload))
+
+    async def _public_update(self, event: dict[str, Any]) -> None:
+        keys = [key for key in public_keys(event) if key in self.streams]
+        if not keys:
+            return
+        rendered = await self._render(event["status"])
+        if rendered is None:
+            return
+        author, payload = rendered
+        hidden = _Hidden(self, author)
+        for key in keys:
+            message = Message(list(key), "update", payload)
+            for connection in list(self.streams.get(key, ())):
+                if not await hidden(connection.account):
+                    self._send(connection, message)
+
+    async def _delete(self, event: dict[str, Any]) -> None:
+        author, payload = event["author"], render_id(event["status"])
+        following = self._app[CLIENT].pstate(RELATIONSHIPS, "$$following")
+        targets = [a for a in self.users if a == author or await following.contains(a, author)]
+        await self._send_to_users(targets, None, Message(["user"], "delete", payload))
+        if event.get("visibility") == "public":
+            for key in [k for k in self.streams if k[0] in PUBLIC_STREAMS]:
+                for connection in list(self.streams.get(key, ())):
+                    self._send(connection, Message(list(key), "delete", payload))
+
+    async def _send_to_users(self, accounts: Iterable[int], author: int | None, message: Message) -> None:
+        hidden = _Hidden(self, author)
+        for account in accounts:
+            if author is None or not await hidden(account):
+                for connection in list(self.users.get(account, ())):
+                    self._send(connection, message)
+
+    def _send(self, connection: Connection, message: Message) -> None:
+        if not connection.send(message):
+            self.slow_disconnects += 1
+            self.disconnect(connection)
+
+    async def _render(self, status_id: int) -> tuple[int, str] | None:
+        """The author and the JSON of the status, rendered for no viewer (None once deleted)."""
+        found = await render.statuses(self, None, [status_id])
+        if not found:
+            return None
+        status = found[0]
+        return int(status["account"]["id"]), orjson.dumps(status).decode()
+
+    async def hides(self, viewer: int, author: int) -> bool:
+        """Whether `viewer` must not see `author`'s statuses: a block either way or an active mute."""
+        client = self._app[CLIENT]
+        blocking = client.pstate(RELATIONSHIPS, "$$blocking")
+        if await blocking.contains(viewer, author) or await blocking.contains(author, viewer):
+            return True
+        mute = await client.pstate(RELATIONSHIPS, "$$muting").get(viewer, author)
+        return mute_active(mute, int(time.time() * 1000))
+
+
+class _Hidden:
+    """Per-event memo of `StreamingHub.hides` for one author (a viewer on several streams is checked once)."""
+
+    def __init__(self, hub: StreamingHub, author: int | None) -> None:
+        self._hub = hub
+        self._author = author
+        self._memo: dict[int, bool] = {}
+
+    async def __call__(self, viewer: int | None) -> bool:
+        if viewer is None or self._author is None or viewer == self._author:
+            return False
+        found = self._memo.get(viewer)
+        if found is None:
+            found = self._memo[viewer] = await self._hub.hides(viewer, self._author)
+        return found
+
+
+def public_keys(event: dict[str, Any]) -> list[StreamKey]:
+    """The public and hashtag stream keys a `public_updates` event belongs to."""
+    if event.get("visibility") != "public":
+        return []
+    local = bool(event.get("local", True))
+    keys: list[StreamKey] = [("public",), ("public:local",) if local else ("public:remote",)]
+    for tag in event.get("tags") or []:
+        keys.append(("hashtag", str(tag).lower()))
+        if local:
+            keys.append(("hashtag:local", str(tag).lower()))
+    return keys

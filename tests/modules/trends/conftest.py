@@ -1,0 +1,12 @@
+"""Fixtures for trends tests: every behaviour runs on both store backends."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(params=["rocksdb", "memory"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The PState backend under test."""
+    kind: str = request.param
+    return kind
