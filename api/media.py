@@ -9,6 +9,7 @@ Mastodon does for the media it processes in the background, and `GET /api/v1/med
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 import uuid
@@ -21,7 +22,7 @@ from api.config import CONFIG, ApiConfig, MediaLimits, Route
 from api.errors import not_found, unprocessable
 from api.media_catalog import CoreMediaCatalog, Media, MediaCatalog
 from api.media_entity import attachment
-from api.media_ingest import UnprocessableMedia, store_upload
+from api.media_ingest import UnprocessableMedia, store_upload, stored_keys
 from api.media_store import InvalidKey, LocalMediaStore, MediaStore, check_key, open_store
 from api.media_types import EXTENSIONS
 from api.media_upload import receive
@@ -141,7 +142,11 @@ async def _create(request: web.Request, *, background_types: tuple[str, ...]) ->
         except UnprocessableMedia as error:
             raise unprocessable(str(error)) from None
     metadata = {"remote_url": None, "description": None, "focus": None, **stored, **changes}
-    media_id = await request.app[MEDIA_CATALOG].create(account, _request_uuid(request), metadata)
+    try:
+        media_id = await request.app[MEDIA_CATALOG].create(account, _request_uuid(request), metadata)
+    except BaseException:
+        await _forget(request.app[MEDIA_STORE], stored_keys(stored))  # unrecorded files would never be found
+        raise
     found = await _unattached(request, account, media_id)
     later = found["type"] in background_types
     return json_response(attachment(found, processing=later), status=202 if later else 200)
@@ -158,6 +163,12 @@ async def _unattached(request: web.Request, account: int, media_id: int | None =
     if not found or found[0]["account"] != account or found[0].get("status") is not None:
         raise not_found()
     return found[0]
+
+
+async def _forget(store: MediaStore, keys: list[str]) -> None:
+    for key in keys:
+        with contextlib.suppress(Exception):  # best effort: the original error is the one to report
+            await store.delete(key)
 
 
 def _request_uuid(request: web.Request) -> str:

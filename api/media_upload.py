@@ -32,6 +32,8 @@ class Upload:
     format: MediaFormat | None = None
     size: int = 0
     fields: dict[str, str] = field(default_factory=dict)
+    thumbnail: Path | None = None  # a custom preview for video and audio: an image
+    thumbnail_format: MediaFormat | None = None
 
 
 async def receive(request: web.Request, work: Path, limits: MediaLimits) -> Upload:
@@ -47,26 +49,31 @@ async def receive(request: web.Request, work: Path, limits: MediaLimits) -> Uplo
             raise unprocessable("nested multipart bodies are not accepted")
         if part.name == "file" and upload.path is None:
             upload.path = work / "upload"
-            upload.format, upload.size = await _save_file(part, upload.path, limits)
+            upload.format, upload.size = await _save_file(part, upload.path, limits, "File")
+        elif part.name == "thumbnail" and upload.thumbnail is None:
+            upload.thumbnail = work / "thumbnail-upload"
+            upload.thumbnail_format, _ = await _save_file(part, upload.thumbnail, limits, "Thumbnail", image=True)
         elif part.name in TEXT_FIELDS:
             upload.fields[part.name] = await _read_text(part)
         else:
-            await part.release()  # `thumbnail` and unknown fields are not used (docs/media.md)
+            await part.release()  # unknown fields are ignored, as Rails does
     return upload
 
 
-async def _save_file(part: BodyPartReader, target: Path, limits: MediaLimits) -> tuple[MediaFormat, int]:
+async def _save_file(
+    part: BodyPartReader, target: Path, limits: MediaLimits, what: str, *, image: bool = False
+) -> tuple[MediaFormat, int]:
     with target.open("wb") as sink:
         head = await _read_head(part)
         found = sniff(head)
-        if found is None:
-            raise unprocessable("File content type is invalid (not a supported image, video or audio format)")
+        if found is None or (image and found.kind != "image"):
+            expected = "an image" if image else "a supported image, video or audio format"
+            raise unprocessable(f"{what} content type is invalid (not {expected})")
         sink.write(head)
-        size = len(head) + await _copy_rest(part, sink, limits.bytes_for(found.kind) - len(head))
-    if size > limits.bytes_for(found.kind):
-        raise unprocessable(f"File file size must be less than {_megabytes(limits.bytes_for(found.kind))}")
-    if size == 0:
-        raise unprocessable("File can't be blank")
+        most = limits.bytes_for(found.kind)
+        size = len(head) + await _copy_rest(part, sink, most - len(head))
+    if size > most:
+        raise unprocessable(f"{what} file size must be less than {_megabytes(most)}")
     return found, size
 
 

@@ -75,6 +75,23 @@ def test_v2_answers_202_without_url_for_video_and_audio_then_show_has_it(tmp_pat
     asyncio.run(scenario())
 
 
+def test_a_video_takes_the_clients_thumbnail_as_its_preview(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served_media(tmp_path) as (client, _):
+            form = upload_form(samples.MP4_HEAD * 4, filename="clip.mp4", declared="video/mp4")
+            thumbnail = samples.image_bytes("PNG", (32, 18), (10, 200, 10))
+            form.add_field("thumbnail", thumbnail, filename="t.png", content_type="image/png")
+            response = await client.post("/api/v1/media", data=form, headers=bearer(await user_token(client)))
+            media = await response.json()
+            assert response.status == 200 and media["type"] == "video"
+            assert media["meta"]["small"]["size"] == "32x18" and "original" not in media["meta"]
+            assert media["blurhash"] is not None and "keys" not in media["meta"]
+            preview, kind = await fetch(client, media["preview_url"])
+            assert kind == "image/jpeg" and Image.open(io.BytesIO(preview)).size == (32, 18)
+
+    asyncio.run(scenario())
+
+
 def test_update_changes_description_and_focus_of_ones_own_media_only(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with served_media(tmp_path) as (client, _):

@@ -132,3 +132,15 @@ def test_local_media_is_served_with_its_type_and_nothing_else_is(tmp_path: Path)
                 assert b"not media" not in await response.read()
 
     asyncio.run(scenario())
+
+
+def test_a_thumbnail_must_be_an_image(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served_media(tmp_path) as (client, _):
+            form = upload_form(samples.MP4_HEAD * 4)
+            form.add_field("thumbnail", samples.MP3_ID3_HEAD * 4, filename="t.png", content_type="image/png")
+            response = await client.post("/api/v2/media", data=form, headers=bearer(await user_token(client)))
+            body = await response.json()
+            assert response.status == 422 and "Thumbnail content type is invalid" in body["error"]
+
+    asyncio.run(scenario())
