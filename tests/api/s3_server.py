@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 STARTUP_BOUND_S = 60.0
 STOP_BOUND_S = 10.0
+GRACE_S = 2.0  # weed takes >10 s to stop on SIGTERM; its data is a temp dir, so it gets 2 s, then SIGKILL
 ACCESS_KEY, SECRET_KEY = "tusk-test", "tusk-test-secret"
 BUCKET = "tusk-media"
 PORTS = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")
@@ -134,7 +135,7 @@ def _prepare_bucket(s3: Any, bucket: str) -> None:
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
-        process.wait(STOP_BOUND_S)
+        process.wait(GRACE_S)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(STOP_BOUND_S)
