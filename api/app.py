@@ -23,6 +23,7 @@ from api import (
     familiar_followers,
     follow_requests,
     instance,
+    media,
     oauth,
     preferences,
     relationships,
@@ -39,7 +40,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines, streaming)
+RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
@@ -52,6 +53,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
     streaming.install(app)
+    media.install(app, client, app[CONFIG])
     routes = []
     for resource in RESOURCES + ACCOUNT_RESOURCES + DISCOVERY:
         routes += resource.routes()
