@@ -55,7 +55,7 @@ async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:
 
 
 async def _serve(data_dir: Path, host: str, port: int) -> None:
-    config = ApiConfig(base_url=f"http://{host}:{port}")
+    config = ApiConfig(base_url=f"http://{host}:{port}", media_store=f"file://{data_dir.resolve()}/media")
     async with InProcessCluster(data_dir) as cluster:
         await launch(cluster)
         await seed_demo(cluster, config)
