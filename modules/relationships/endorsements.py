@@ -1,19 +1,19 @@
 """Endorsements (Mastodon's featured accounts): accounts a user shows on their profile.
 
 `$$endorsements`: account -> sorted set of endorsed accounts, on the endorser's task, written by the graph
-topology so that an unfollow or a block (which end the follow in `$$following` on the same task) drop
-the endorsement in the same commit. Mastodon only lets you endorse an account you follow.
+topology from `*follows` records (see `records` for why they share that depot), so that an unfollow or a
+block (which end the follow in `$$following` on the same task) drop the endorsement in the same commit.
+Mastodon only lets you endorse an account you follow.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from modules.relationships.records import check_pair
+from modules.relationships.records import ENDORSE_OPS, check_pair
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
 
 ENDORSEMENTS = "$$endorsements"
-ENDORSE_OPS = frozenset({"endorse", "unendorse"})
 # Mastodon has no documented cap; a profile shows a handful, so we bound the set.
 MAX_ENDORSEMENTS = 500
 

@@ -21,10 +21,12 @@ from typing import Any
 
 from modules.relationships import events, lists
 from modules.relationships.buckets import Bucket, bucket_key, bucket_on, choose_task, next_task, resized, salt_for
-from modules.relationships.endorsements import drop_endorsement
+from modules.relationships.endorsements import drop_endorsement, on_endorsements
 from modules.relationships.records import (
     BLOCK_OPS,
+    ENDORSE_OPS,
     FOLLOW_OPS,
+    LIST_OPS,
     MUTE_OPS,
     check_note,
     check_pair,
@@ -35,16 +37,25 @@ from modules.relationships.suggestions import follower_count_moved
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
 Record = dict[str, Any]
+ALL_FOLLOWS_OPS = FOLLOW_OPS | ENDORSE_OPS | LIST_OPS
 
 # -- *follows ------------------------------------------------------------------------------------------
 
 
-def on_follows(ctx: StreamContext, record: Record) -> None:
-    """Apply a follow, unfollow, authorize, reject or remove_follower record."""
+def on_follows(ctx: StreamContext, record: Record) -> int | None:
+    """Apply a follow, unfollow, authorize, reject, remove_follower, endorsement or list record."""
+    if record.get("op") in ENDORSE_OPS:
+        on_endorsements(ctx, record)
+        return None
+    if record.get("op") in LIST_OPS:
+        return lists.on_lists(ctx, record)
     actor_first = record.get("op") not in ("authorize", "reject", "remove_follower")
     first, second = ("follower", "followee") if actor_first else ("followee", "follower")
+    if record.get("op") not in FOLLOW_OPS:
+        raise RecordRejected(f"unknown op {record.get('op')!r}: expected one of {sorted(ALL_FOLLOWS_OPS)}")
     actor, other = check_pair(record, first, second, FOLLOW_OPS)
     _FOLLOW_HANDLERS[record["op"]](ctx, actor, other, record)
+    return None
 
 
 def follow(ctx: TopologyContext, follower: int, followee: int, record: Record) -> None:

@@ -1,6 +1,7 @@
 """Lists: named subsets of the accounts a user follows, each with its own timeline.
 
-Written by the graph topology (an unfollow or a block drops the member in the same commit as the follow):
+Written by the graph topology from `list_*` records of `*follows` (see `records` for why they share that
+depot); an unfollow or a block drops the member in the same commit as the follow:
 
     owner's task    $$lists             owner -> list_id -> {"id", "title", "replies_policy", "exclusive"}
                     $$list_uuids        owner -> client uuid -> list_id   (idempotent create)
@@ -19,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from modules.relationships.ids import issue_id
+from modules.relationships.records import LIST_OPS
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
 
 Record = dict[str, Any]
@@ -30,7 +32,6 @@ LISTS_BY_MEMBER = "$$lists_by_member"
 LIST_MEMBERSHIPS = "$$list_memberships"
 ID_CLOCK = "$$id_clock"
 
-LIST_OPS = frozenset({"create", "update", "delete", "add", "remove"})
 REPLIES_POLICIES = frozenset({"followed", "list", "none"})
 MAX_LISTS = 50  # Mastodon's List::PER_ACCOUNT_LIMIT
 MAX_TITLE_CHARS = 256  # Mastodon stores an unbounded string; we bound it like other user strings
@@ -39,7 +40,7 @@ MAX_ACCOUNTS_PER_RECORD = 250
 DEFAULT_PAGE = 40
 MAX_PAGE = 80
 
-# -- *lists --------------------------------------------------------------------------------------------
+# -- list records of *follows ----------------------------------------------------------------------
 
 
 def on_lists(ctx: StreamContext, record: Record) -> int | None:
@@ -48,12 +49,12 @@ def on_lists(ctx: StreamContext, record: Record) -> int | None:
     if op not in LIST_OPS:
         raise RecordRejected(f"unknown op {op!r}: expected one of {sorted(LIST_OPS)}")
     owner = _int(record, "owner")
-    if op == "create":
+    if op == "list_create":
         return create_list(ctx, owner, record)
     list_id = _int(record, "list_id")
     current = ctx.pstate(LISTS).get(owner, list_id)
     if current is None:
-        if op in ("delete", "remove"):
+        if op in ("list_delete", "list_remove"):
             return None  # already gone: a retried delete changes nothing
         raise RecordRejected(f"account {owner} has no list {list_id}")
     _LIST_HANDLERS[op](ctx, owner, current, record)
@@ -115,7 +116,12 @@ def remove_members(ctx: TopologyContext, owner: int, current: Record, record: Re
         _remove_member(ctx, owner, current["id"], member)
 
 
-_LIST_HANDLERS = {"update": update_list, "delete": delete_list, "add": add_members, "remove": remove_members}
+_LIST_HANDLERS = {
+    "list_update": update_list,
+    "list_delete": delete_list,
+    "list_add": add_members,
+    "list_remove": remove_members,
+}
 
 # -- steps and the graph's hook ------------------------------------------------------------------------
 

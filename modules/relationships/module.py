@@ -3,10 +3,10 @@
 Names (stable: storage is keyed by them). Record shapes are in `records` (and `filter_records`), write
 paths in `graph` and one file per feature, reads in `queries` and the feature files.
 
-    depots     *follows  *account_settings  *blocks  *mutes  *notes  *endorsements  *lists  *suggestions
-               *followed_tags  *filters
+    depots     *follows (also endorsements and lists)  *account_settings  *blocks  *mutes  *notes
+               *suggestions  *followed_tags  *filters
                *follow_events (internal: appended by `graph` on the followee's task; see `events`)
-    stream     graph    *follows *account_settings *blocks *mutes *notes *endorsements *lists *suggestions
+    stream     graph    *follows *account_settings *blocks *mutes *notes *suggestions
                         (one topology: an unfollow or block and the endorsements, list members and
                         suggestions that depend on the follow change in one order, in one commit)
                tags     *followed_tags
@@ -65,8 +65,6 @@ class Relationships(Module):
         m.depot("*blocks", hash_by(field_of("blocker")))
         m.depot("*mutes", hash_by(field_of("muter")))
         m.depot("*notes", hash_by(field_of("author")))
-        m.depot("*endorsements", hash_by(field_of("account")))
-        m.depot("*lists", hash_by(field_of("owner")))
         m.depot("*suggestions", hash_by(field_of("account")))
         m.depot("*followed_tags", hash_by(field_of("account")))
         m.depot("*filters", hash_by(field_of("account")))
@@ -99,8 +97,6 @@ class Relationships(Module):
         topology.source("*blocks", graph.on_blocks)
         topology.source("*mutes", graph.on_mutes)
         topology.source("*notes", graph.on_notes)
-        topology.source("*endorsements", endorsements.on_endorsements)
-        topology.source("*lists", lists.on_lists)
         topology.source("*suggestions", suggestions.on_suggestions)
         for step in graph.STEPS:
             topology.step(step)

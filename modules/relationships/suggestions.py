@@ -64,15 +64,20 @@ def suggestions(
     limit = max(1, min(int(limit), MAX_LIMIT))
     now = ctx.now_ms() if now_ms is None else now_ms
     ranked = [c for c, _ in sorted(friends_of_friends(ctx, account).items(), key=lambda kv: (-kv[1], kv[0]))]
+    chosen: dict[int, list[str]] = {}
+    for candidate in ranked:
+        if len(chosen) == limit:
+            break
+        if suggestable(ctx, account, candidate, now):
+            chosen[candidate] = [FRIENDS_OF_FRIENDS]
     popular = [a for _, a in ctx.query("relationships", "popular", POPULAR_PER_TASK)]
-    sources: dict[int, list[str]] = {}
-    for candidate, source in [(c, FRIENDS_OF_FRIENDS) for c in ranked] + [(p, MOST_FOLLOWED) for p in popular]:
-        if candidate in sources:
-            if source not in sources[candidate]:
-                sources[candidate].append(source)
-        elif len(sources) < limit and suggestable(ctx, account, candidate, now):
-            sources[candidate] = [source]
-    return [{"account_id": a, "sources": s, "source": LEGACY_SOURCE[s[0]]} for a, s in sources.items()]
+    # An account among the top `limit` most followed says so, even when friends of friends found it first.
+    for candidate in [p for p in popular if suggestable(ctx, account, p, now)][:limit]:
+        if candidate in chosen:
+            chosen[candidate].append(MOST_FOLLOWED)
+        elif len(chosen) < limit:
+            chosen[candidate] = [MOST_FOLLOWED]
+    return [{"account_id": a, "sources": s, "source": LEGACY_SOURCE[s[0]]} for a, s in chosen.items()]
 
 
 def friends_of_friends(ctx: ReadContext, account: int) -> Counter[int]:

@@ -18,19 +18,19 @@ OWNER = 1
 
 async def endorse(cluster: InProcessCluster, account: int, target: int, op: str = "endorse") -> None:
     """Endorse (or unendorse) `target`."""
-    await append(cluster, "*endorsements", {"op": op, "account": account, "target": target})
+    await append(cluster, "*follows", {"op": op, "account": account, "target": target})
 
 
 async def new_list(cluster: InProcessCluster, title: str = "friends", uuid: str = "u1", **settings: Any) -> int:
     """Create a list of OWNER and return its id."""
-    record = {"op": "create", "owner": OWNER, "uuid": uuid, "title": title, **settings}
-    list_id: int = await append(cluster, "*lists", record)
+    record = {"op": "list_create", "owner": OWNER, "uuid": uuid, "title": title, **settings}
+    list_id: int = await append(cluster, "*follows", record)
     return list_id
 
 
 async def members(cluster: InProcessCluster, list_id: int, op: str, accounts: list[int]) -> None:
     """Add or remove accounts of one of OWNER's lists."""
-    await append(cluster, "*lists", {"op": op, "owner": OWNER, "list_id": list_id, "accounts": accounts})
+    await append(cluster, "*follows", {"op": f"list_{op}", "owner": OWNER, "list_id": list_id, "accounts": accounts})
 
 
 async def memberships(cluster: InProcessCluster, member: int) -> list[Any]:
@@ -93,11 +93,13 @@ def test_lists_crud_with_idempotent_create(tmp_path: Path, store_kind: str) -> N
                 "replies_policy": "none",
                 "exclusive": True,
             }
-            await append(cluster, "*lists", {"op": "update", "owner": OWNER, "list_id": first, "title": " pals "})
+            await append(
+                cluster, "*follows", {"op": "list_update", "owner": OWNER, "list_id": first, "title": " pals "}
+            )
             updated = await cluster.query(MODULE, "list", OWNER, first)
             assert (updated["title"], updated["replies_policy"], updated["exclusive"]) == ("pals", "list", False)
-            await append(cluster, "*lists", {"op": "delete", "owner": OWNER, "list_id": second})
-            await append(cluster, "*lists", {"op": "delete", "owner": OWNER, "list_id": second})  # retried
+            await append(cluster, "*follows", {"op": "list_delete", "owner": OWNER, "list_id": second})
+            await append(cluster, "*follows", {"op": "list_delete", "owner": OWNER, "list_id": second})  # retried
             assert [entry["id"] for entry in await cluster.query(MODULE, "lists", OWNER)] == [first]
             assert await cluster.query(MODULE, "list", OWNER, second) is None
             assert await cluster.query(MODULE, "lists", 2) == []
@@ -125,14 +127,16 @@ def test_members_follow_rules_pages_and_member_index(tmp_path: Path, store_kind:
                 {"owner": OWNER, "list_id": list_id, "replies_policy": "list", "exclusive": False},
                 {"owner": OWNER, "list_id": other, "replies_policy": "list", "exclusive": True},
             ]
-            await append(cluster, "*lists", {"op": "update", "owner": OWNER, "list_id": list_id, "exclusive": True})
+            await append(
+                cluster, "*follows", {"op": "list_update", "owner": OWNER, "list_id": list_id, "exclusive": True}
+            )
             assert all(entry["exclusive"] for entry in await memberships(cluster, 12))  # the index follows
             await members(cluster, list_id, "remove", [10, 11, 77])
             await act(cluster, "unfollow", OWNER, 12)  # unfollowing drops it from every list
             assert await cluster.query(MODULE, "list_members", OWNER, list_id) == [15, 14, 13]
             assert await cluster.query(MODULE, "lists_with_member", OWNER, 12) == []
             assert await memberships(cluster, 12) == [] and await memberships(cluster, 10) == []
-            await append(cluster, "*lists", {"op": "delete", "owner": OWNER, "list_id": list_id})
+            await append(cluster, "*follows", {"op": "list_delete", "owner": OWNER, "list_id": list_id})
             assert await memberships(cluster, 13) == []
 
     asyncio.run(scenario())
@@ -141,22 +145,22 @@ def test_members_follow_rules_pages_and_member_index(tmp_path: Path, store_kind:
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        ({"op": "create", "owner": OWNER, "title": "x"}, "uuid must be"),
-        ({"op": "create", "owner": OWNER, "uuid": "a", "title": "  "}, "non-empty title"),
-        ({"op": "create", "owner": OWNER, "uuid": "a", "title": "x" * 257}, "over the limit of 256"),
-        ({"op": "create", "owner": OWNER, "uuid": "a", "title": "x", "replies_policy": "all"}, "replies_policy"),
-        ({"op": "create", "owner": OWNER, "uuid": "a", "title": "x", "exclusive": "yes"}, "exclusive must be"),
-        ({"op": "create", "owner": "1", "uuid": "a", "title": "x"}, "owner must be an id"),
-        ({"op": "rename", "owner": OWNER}, "unknown op"),
-        ({"op": "update", "owner": OWNER, "list_id": 5, "title": "x"}, "has no list 5"),
-        ({"op": "add", "owner": OWNER, "list_id": 5, "accounts": [2]}, "has no list 5"),
+        ({"op": "list_create", "owner": OWNER, "title": "x"}, "uuid must be"),
+        ({"op": "list_create", "owner": OWNER, "uuid": "a", "title": "  "}, "non-empty title"),
+        ({"op": "list_create", "owner": OWNER, "uuid": "a", "title": "x" * 257}, "over the limit of 256"),
+        ({"op": "list_create", "owner": OWNER, "uuid": "a", "title": "x", "replies_policy": "all"}, "replies_policy"),
+        ({"op": "list_create", "owner": OWNER, "uuid": "a", "title": "x", "exclusive": "yes"}, "exclusive must be"),
+        ({"op": "list_create", "owner": "1", "uuid": "a", "title": "x"}, "owner must be an id"),
+        ({"op": "list_rename", "owner": OWNER}, "unknown op"),
+        ({"op": "list_update", "owner": OWNER, "list_id": 5, "title": "x"}, "has no list 5"),
+        ({"op": "list_add", "owner": OWNER, "list_id": 5, "accounts": [2]}, "has no list 5"),
     ],
 )
 def test_bad_list_records_are_rejected(tmp_path: Path, store_kind: str, record: dict[str, Any], message: str) -> None:
     async def scenario() -> None:
         async with launched(tmp_path, store_kind) as cluster:
             with pytest.raises(RecordRejected, match=message):
-                await append(cluster, "*lists", record)
+                await append(cluster, "*follows", record)
             assert await cluster.query(MODULE, "lists", OWNER) == []
 
     asyncio.run(scenario())
