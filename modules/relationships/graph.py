@@ -179,7 +179,8 @@ def forget_follower(ctx: TopologyContext, payload: list[int]) -> None:
     bucket = _bucket(ctx, followee, task)
     followers.remove(followee, follower)
     ctx.hop(bucket_key(followee, bucket), "partitioned_remove", [followee, bucket[1], follower])
-    _put_buckets(ctx, followee, resized(ctx.pstate("$$follower_buckets").get(followee, []), task, -1))
+    before = ctx.pstate("$$follower_buckets").get(followee, [])
+    _put_buckets(ctx, followee, before, resized(before, task, -1))
     events.emit(ctx, events.UNFOLLOWED, follower, followee)
 
 
@@ -188,14 +189,15 @@ def forget_follower(ctx: TopologyContext, payload: list[int]) -> None:
 
 def place_follower(ctx: TopologyContext, followee: int) -> Bucket:
     """Count one more follower in the bucket chosen for it, opening a bucket if needed; return the bucket."""
-    buckets: list[Bucket] = ctx.pstate("$$follower_buckets").get(followee, [])
+    before: list[Bucket] = ctx.pstate("$$follower_buckets").get(followee, [])
+    buckets = list(before)  # `before` stays as read: the count it had
     owner = ctx.task_of(followee)
     task = choose_task(buckets, owner, ctx.tasks)
     if task is None:
         task = next_task(buckets, owner, ctx.tasks)
         buckets.append([task, salt_for(followee, task, ctx.tasks, ctx.task_of), 0])
     buckets = resized(buckets, task, 1)
-    _put_buckets(ctx, followee, buckets)
+    _put_buckets(ctx, followee, before, buckets)
     placed = bucket_on(buckets, task)
     assert placed is not None
     return placed
@@ -220,10 +222,9 @@ def _bucket(ctx: TopologyContext, followee: int, task: int) -> Bucket:
     return bucket
 
 
-def _put_buckets(ctx: TopologyContext, followee: int, buckets: list[Bucket]) -> None:
+def _put_buckets(ctx: TopologyContext, followee: int, before: list[Bucket], buckets: list[Bucket]) -> None:
     view = ctx.pstate("$$follower_buckets")
-    before = sum(bucket[2] for bucket in view.get(followee, []))
-    follower_count_moved(ctx, followee, before, sum(bucket[2] for bucket in buckets))
+    follower_count_moved(ctx, followee, sum(b[2] for b in before), sum(b[2] for b in buckets))
     if buckets:
         view.put(followee, buckets)
     else:

@@ -29,7 +29,7 @@ paths in `graph` and one file per feature, reads in `queries` and the feature fi
                         $$list_memberships     member -> (owner, list_id) -> {"replies_policy", "exclusive"}
                         $$id_clock             per-task id clock of lists
                         $$dismissed_suggestions account -> sorted set of accounts
-                        $$popular              per-task key -> sorted set of (followers, account)
+                        $$popular              per-task key -> sorted set of (follower level, account)
                tags     $$followed_tags        account -> tag -> followed-at ms
                         $$tag_followers        tag -> sorted set of accounts
                filters  $$filters  $$filter_keywords  $$filter_statuses  $$filter_uuids  $$filter_id_clock

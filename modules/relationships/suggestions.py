@@ -3,8 +3,12 @@
 Two indexes, both written by the graph topology:
 
     account's task  $$dismissed_suggestions  account -> sorted set of accounts it never wants suggested
-    each task       $$popular                task key -> sorted set of (followers, account) for the accounts
-                                             this task owns (updated as their follower count moves)
+    each task       $$popular                task key -> sorted set of (level, account) for the accounts
+                                             this task owns, `level` their follower count to 3 significant
+                                             bits (`popularity_level`)
+
+The level is coarse on purpose: it changes about 4 times per doubling of an account's followers, so
+the index costs a write at those moments only, not on every follow of a graph load.
 
 The query's cost is bounded whatever the graph: it samples `SAMPLED_FOLLOWEES` of the account's
 followees and `SAMPLED_PER_FOLLOWEE` followees of each, ranks candidates by how many sampled followees
@@ -42,8 +46,15 @@ def on_suggestions(ctx: StreamContext, record: dict[str, Any]) -> None:
     ctx.pstate(DISMISSED).add(account, target)
 
 
+def popularity_level(followers: int) -> int:
+    """Return `followers` rounded down to 3 significant bits (exact below 8)."""
+    drop = max(0, followers.bit_length() - 3)
+    return (followers >> drop) << drop
+
+
 def follower_count_moved(ctx: TopologyContext, followee: int, before: int, after: int) -> None:
-    """Move `followee` in this task's popularity index (on the followee's task)."""
+    """Move `followee` in this task's popularity index if its level changed (on the followee's task)."""
+    before, after = popularity_level(before), popularity_level(after)
     if before == after:
         return
     view = ctx.pstate(POPULAR)
@@ -101,7 +112,7 @@ def suggestable(ctx: ReadContext, account: int, candidate: int, now_ms: int) -> 
 
 
 def popular(ctx: ReadContext, limit: int = POPULAR_PER_TASK) -> list[list[int]]:
-    """Return `[followers, account]` of this task's most followed accounts, most followed first."""
+    """Return `[level, account]` of this task's most followed accounts, most followed first."""
     key = task_key("popular", ctx.task, ctx.tasks, ctx.task_of)
     rows = ctx.pstate(POPULAR).range(key, reverse=True, limit=max(1, min(int(limit), POPULAR_PER_TASK)))
     return [[count, account] for count, account in rows]

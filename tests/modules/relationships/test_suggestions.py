@@ -8,6 +8,7 @@ from typing import Any
 
 from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
+from modules.relationships.suggestions import popularity_level
 from tests.modules.relationships.support import (
     MODULE,
     act,
@@ -84,3 +85,20 @@ def test_popularity_follows_the_follower_counts(tmp_path: Path, store_kind: str)
             assert await suggested(cluster) == [[31, ["most_followed"]], [30, ["most_followed"]]]
 
     asyncio.run(scenario())
+
+
+def test_popularity_levels_keep_three_significant_bits() -> None:
+    assert [popularity_level(n) for n in (0, 1, 7, 8, 9, 10, 15, 16, 17, 19, 20, 1_000)] == [
+        0,
+        1,
+        7,
+        8,
+        8,
+        10,
+        14,
+        16,
+        16,
+        16,
+        20,
+        896,
+    ]
