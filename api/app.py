@@ -17,13 +17,17 @@ from api import (
     apps,
     authorize,
     custom_emojis,
+    directory,
     discovery,
+    featured_tags,
     instance,
     oauth,
     preferences,
     statuses,
     streaming,
+    tags,
     timelines,
+    trends,
 )
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
 from api.errors import ApiError
@@ -33,7 +37,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines, streaming)
+RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, tags, trends, featured_tags, directory)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
