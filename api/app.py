@@ -19,8 +19,10 @@ from api import (
     authorize,
     credentials,
     custom_emojis,
+    directory,
     discovery,
     familiar_followers,
+    featured_tags,
     follow_requests,
     instance,
     media,
@@ -30,7 +32,9 @@ from api import (
     search,
     statuses,
     streaming,
+    tags,
     timelines,
+    trends,
 )
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
 from api.errors import ApiError
@@ -40,7 +44,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media)
+RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media, tags, trends, featured_tags, directory)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"

@@ -1,4 +1,4 @@
-"""`tusk run`: the embedded cluster with Relationships, Core and Auth, and the Mastodon API over it.
+"""`tusk run`: the embedded cluster with every module, and the Mastodon API over it.
 
 On first start it creates the demo accounts alice, bob and charlie (passwords equal to the names), a few
 follows and posts; every step is idempotent (registration and posts by request uuid, follows by pair), so
@@ -23,7 +23,10 @@ from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
 from modules.auth import Auth
 from modules.core import Core
+from modules.global_timelines import GlobalTimelines
 from modules.relationships import Relationships
+from modules.search import Search
+from modules.trends import Trends
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,17 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 
 
 async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
-    """Launch the modules in dependency order: Relationships, then Core (which mirrors it), then Auth."""
+    """Launch the modules in dependency order: Relationships, Core (mirrors it), the discovery modules, Auth.
+
+    Global timelines, trends and search mirror core's depots. Trends and search count favourites and
+    bookmarks only once core declares `*interactions` (not yet): until then `interactions` stays False,
+    since a mirror of a depot core lacks would fail the launch.
+    """
     await cluster.launch(Relationships(), tasks=tasks)
     await cluster.launch(Core(), tasks=tasks)
+    await cluster.launch(GlobalTimelines(), tasks=tasks)
+    await cluster.launch(Trends(interactions=False), tasks=tasks)
+    await cluster.launch(Search(interactions=False), tasks=tasks)
     await cluster.launch(Auth(), tasks=tasks)
 
 
