@@ -38,9 +38,9 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
     """Launch the modules in dependency order: Relationships, Core (mirrors it), the discovery modules, Auth.
 
-    Global timelines, trends and search mirror core's depots. Trends and search count favourites and
-    bookmarks only once core declares `*interactions` (not yet): until then `interactions` stays False,
-    since a mirror of a depot core lacks would fail the launch.
+    Global timelines, trends and search mirror core's depots. Core now declares `*interactions`, but
+    trends' and search's consumers of it (favourites for trending statuses, favourited statuses in
+    search) have no tests yet, so `interactions` stays False until they do.
     """
     await cluster.launch(Relationships(), tasks=tasks)
     await cluster.launch(Core(), tasks=tasks)
