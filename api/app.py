@@ -26,6 +26,7 @@ from api import (
     media,
     oauth,
     preferences,
+    rate_limits,
     relationships,
     search,
     statuses,
@@ -49,9 +50,10 @@ METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
 
 def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.Application:
     """Return the Mastodon API application over `client`."""
-    app = web.Application(middlewares=[cors, errors], client_max_size=16 << 20)
+    app = web.Application(middlewares=[cors, rate_limits.rate_limited, errors], client_max_size=16 << 20)
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
+    rate_limits.install(app)
     streaming.install(app)
     media.install(app, client, app[CONFIG])
     routes = []

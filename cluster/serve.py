@@ -19,6 +19,7 @@ from aiohttp import web
 from api.accounts import register
 from api.app import build_app
 from api.config import ApiConfig
+from api.rate_limit_rules import RateLimits
 from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
 from modules.auth import Auth
@@ -54,8 +55,9 @@ async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:
     return ids
 
 
-async def _serve(data_dir: Path, host: str, port: int) -> None:
-    config = ApiConfig(base_url=f"http://{host}:{port}", media_store=f"file://{data_dir.resolve()}/media")
+async def _serve(data_dir: Path, host: str, port: int, rate_limits: RateLimits) -> None:
+    media_store = f"file://{data_dir.resolve()}/media"
+    config = ApiConfig(base_url=f"http://{host}:{port}", media_store=media_store, rate_limits=rate_limits)
     async with InProcessCluster(data_dir) as cluster:
         await launch(cluster)
         await seed_demo(cluster, config)
@@ -88,7 +90,7 @@ def _banner(config: ApiConfig, data_dir: Path) -> str:
     )
 
 
-def serve(data_dir: Path, host: str, port: int) -> int:
-    """Run the cluster and the API until SIGINT or SIGTERM."""
-    uvloop.run(_serve(data_dir, host, port))
+def serve(data_dir: Path, host: str, port: int, rate_limits: RateLimits | None = None) -> int:
+    """Run the cluster and the API until SIGINT or SIGTERM (with Mastodon's rate limits unless told otherwise)."""
+    uvloop.run(_serve(data_dir, host, port, rate_limits or RateLimits()))
     return 0

@@ -11,12 +11,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import build_app
 from api.config import ApiConfig
+from api.rate_limit_rules import OFF
 from cluster.inprocess import InProcessCluster
 from cluster.serve import launch
 from cluster.testing import FakeClock
 from modules.auth.passwords import ScryptCost
 
-CHEAP = ApiConfig(password_cost=ScryptCost(n=2**4))  # tests need no brute-force resistance
+# Tests need no brute-force resistance, and make more requests from one address than a client would.
+CHEAP = ApiConfig(password_cost=ScryptCost(n=2**4), rate_limits=OFF)
 
 
 @asynccontextmanager
