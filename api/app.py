@@ -28,6 +28,7 @@ from api import (
     preferences,
     rate_limits,
     relationships,
+    reports,
     search,
     statuses,
     streaming,
@@ -42,7 +43,7 @@ from topology.context import RecordRejected
 log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media)
-ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
+ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search, reports)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"

@@ -1,4 +1,4 @@
-"""`tusk run`: the embedded cluster with Relationships, Core and Auth, and the Mastodon API over it.
+"""`tusk run`: the embedded cluster with Relationships, Core, Auth and Moderation, and the Mastodon API over it.
 
 On first start it creates the demo accounts alice, bob and charlie (passwords equal to the names), a few
 follows and posts; every step is idempotent (registration and posts by request uuid, follows by pair), so
@@ -24,6 +24,7 @@ from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
 from modules.auth import Auth
 from modules.core import Core
+from modules.moderation import Moderation
 from modules.relationships import Relationships
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,11 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 
 
 async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
-    """Launch the modules in dependency order: Relationships, then Core (which mirrors it), then Auth."""
+    """Launch the modules in dependency order: Relationships, then Core (which mirrors it), then the others."""
     await cluster.launch(Relationships(), tasks=tasks)
     await cluster.launch(Core(), tasks=tasks)
     await cluster.launch(Auth(), tasks=tasks)
+    await cluster.launch(Moderation(), tasks=tasks)
 
 
 async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:
