@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         "--rate-limit-exempt", action="append", default=[], type=cidr, metavar="CIDR", help="never throttle it"
     )
 
+    operations = commands.add_parser("api-operations", help="write docs/api-operations.md (served spec operations)")
+    operations.add_argument("--check", action="store_true", help="only say whether the file is up to date")
+
     crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
     crash.add_argument("--seconds", type=float, default=60.0)
     crash.add_argument("--seed", type=int, default=1)
@@ -59,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
         limits = RateLimits(enabled=not args.no_rate_limits, exempt=tuple(args.rate_limit_exempt))
         return serve(args.data, args.host, args.port, limits)
+    if args.command == "api-operations":
+        from api.operations import main as write_operations
+
+        return write_operations(["--check"] if args.check else [])
     if args.command == "crashtest":
         from cluster.crashtest import run_crashtest
 
