@@ -62,14 +62,14 @@ async def mutes(request: web.Request) -> web.Response:
     rendered = await render.accounts(request, ids)
     mutes_found = await asyncio.gather(*(muting.get(caller, int(account["id"])) for account in rendered))
     muted = [muted_account(a, (m or {}).get("expires_at")) for a, m in zip(rendered, mutes_found, strict=True)]
-    return await paged(request, muted)
+    return await paged(request, muted, page.full(ids))
 
 
 async def account_page(request: web.Request, query: str, account: int) -> web.Response:
     """Answer with a page of relationships query `query` over `account`, as Accounts with `Link` headers."""
     page = list_page(await read_params(request))
     ids = await request.app[CLIENT].query(RELATIONSHIPS, query, account, *_cursor(page))
-    return await paged(request, await render.accounts(request, ids))
+    return await paged(request, await render.accounts(request, ids), page.full(ids))
 
 
 def list_page(params: Params) -> Page:

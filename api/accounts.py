@@ -94,4 +94,4 @@ async def statuses(request: web.Request) -> web.Response:
     author = await existing(request)
     page = page_params(await read_params(request))
     ids = await request.app[CLIENT].query(CORE, "author_statuses", author, page.max_id, page.limit)
-    return await paged(request, await render.statuses(request, None, page.filter(ids)))
+    return await paged(request, await render.statuses(request, None, page.filter(ids)), page.full(ids))

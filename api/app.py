@@ -28,7 +28,9 @@ from api import (
     media,
     oauth,
     preferences,
+    rate_limits,
     relationships,
+    reports,
     search,
     statuses,
     streaming,
@@ -45,7 +47,7 @@ from topology.context import RecordRejected
 log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media, tags, trends, featured_tags, directory)
-ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
+ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search, reports)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
@@ -53,9 +55,10 @@ METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
 
 def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.Application:
     """Return the Mastodon API application over `client`."""
-    app = web.Application(middlewares=[cors, errors], client_max_size=16 << 20)
+    app = web.Application(middlewares=[cors, rate_limits.rate_limited, errors], client_max_size=16 << 20)
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
+    rate_limits.install(app)
     streaming.install(app)
     media.install(app, client, app[CONFIG])
     routes = []

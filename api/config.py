@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from api.rate_limit_rules import RateLimits
 from cluster.client import ClusterClient
 from modules.auth.passwords import ScryptCost
 
@@ -56,6 +57,8 @@ class ApiConfig:
     media_limits: MediaLimits = field(default_factory=MediaLimits)
     # Signs the authorization page's CSRF tokens; random per process, so a restart only expires open forms.
     form_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    # Mastodon's throttles, on; tests and load benchmarks pass `rate_limit_rules.OFF`.
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @property
     def domain(self) -> str:

@@ -4,6 +4,11 @@ A page is newest first. `max_id` is an exclusive upper bound, `since_id` an excl
 newest page above it), `min_id` an exclusive lower bound too but the page *just above* it (the way to
 page backwards). Sources that only page downwards (`fetch(max_id, limit)`) get `since_id` and `min_id` by
 walking down from the top: `collect` does that, bounded by `MAX_WALK` pages.
+
+`Link` headers are absolute URLs on the configured `base_url` (a Host header is the client's to choose, and
+behind a proxy it names the proxy's upstream). As Mastodon: `prev` whenever the page has items, `next` only
+when the source filled the page (`records_continue?`, counted before any filtering), so a client following
+`next` stops at the last page instead of fetching an empty one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from yarl import URL
 
+from api.config import CONFIG
 from api.entities import Entity
 from api.errors import unprocessable
 from api.params import Params
@@ -33,6 +40,10 @@ class Page:
     since_id: int | None
     min_id: int | None
     limit: int
+
+    def full(self, ids: list[int]) -> bool:
+        """Whether a source's answer `ids` (before filtering) filled the page, so older items may follow."""
+        return len(ids) >= self.limit
 
     def filter(self, ids: list[int]) -> list[int]:
         """Drop ids at or below the lower bounds."""
@@ -66,14 +77,17 @@ async def collect(fetch: Fetch, page: Page) -> list[int]:
     return above[-page.limit :] if page.min_id is not None else above[: page.limit]
 
 
-async def paged(request: web.Request, items: list[Entity]) -> web.Response:
-    """Return `items` (newest first) with `Link` next / prev headers that keep the other query parameters."""
-    headers = {}
+async def paged(request: web.Request, items: list[Entity], full: bool = True) -> web.Response:
+    """Return `items` (newest first) with `Link` headers that keep the other query parameters.
+
+    `prev` (newer items) whenever there are items; `next` (older) only if `full`: the source filled the page.
+    """
+    links = []
+    if items and full:
+        links.append(_link(request, "max_id", items[-1]["id"], "next"))
     if items:
-        newer = _link(request, "min_id", items[0]["id"], "prev")
-        older = _link(request, "max_id", items[-1]["id"], "next")
-        headers["Link"] = f"{older}, {newer}"
-    return json_response(items, headers=headers)
+        links.append(_link(request, "min_id", items[0]["id"], "prev"))
+    return json_response(items, headers={"Link": ", ".join(links)} if links else {})
 
 
 def offset_paged(
@@ -98,7 +112,8 @@ def _offset_link(request: web.Request, offset: int, rel: str) -> str:
 
 def _link(request: web.Request, cursor: str, value: str, rel: str) -> str:
     query = [(k, v) for k, v in request.query.items() if k not in ("max_id", "since_id", "min_id")]
-    url = request.url.with_query([*query, (cursor, value)])
+    base = request.app[CONFIG].base_url.rstrip("/")
+    url = URL(base + request.rel_url.raw_path, encoded=True).with_query([*query, (cursor, value)])
     return f'<{url}>; rel="{rel}"'
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import sys
@@ -17,6 +18,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data", type=Path, default=Path("data"), help="data directory (default: ./data)")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--no-rate-limits", action="store_true", help="serve without rate limits (load tests)")
+    run.add_argument(
+        "--rate-limit-exempt", action="append", default=[], type=cidr, metavar="CIDR", help="never throttle it"
+    )
+
+    operations = commands.add_parser("api-operations", help="write docs/api-operations.md (served spec operations)")
+    operations.add_argument("--check", action="store_true", help="only say whether the file is up to date")
 
     crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
     crash.add_argument("--seconds", type=float, default=60.0)
@@ -49,9 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "run":
+        from api.rate_limit_rules import RateLimits
         from cluster.serve import serve
 
-        return serve(args.data, args.host, args.port)
+        limits = RateLimits(enabled=not args.no_rate_limits, exempt=tuple(args.rate_limit_exempt))
+        return serve(args.data, args.host, args.port, limits)
+    if args.command == "api-operations":
+        from api.operations import main as write_operations
+
+        return write_operations(["--check"] if args.check else [])
     if args.command == "crashtest":
         from cluster.crashtest import run_crashtest
 
@@ -77,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return _emit(run_depots_benchmark(args.depots, args.records), args.json, ok=True)
     return 2
+
+
+def cidr(text: str) -> str:
+    """Return a network given as CIDR (`127.0.0.0/8`, `::1/128`), normalized; ValueError if it is not one."""
+    return str(ipaddress.ip_network(text, strict=False))
 
 
 def _emit(result: dict[str, object], path: Path | None, *, ok: bool) -> int:

@@ -19,11 +19,13 @@ from aiohttp import web
 from api.accounts import register
 from api.app import build_app
 from api.config import ApiConfig
+from api.rate_limit_rules import RateLimits
 from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
 from modules.auth import Auth
 from modules.core import Core
 from modules.global_timelines import GlobalTimelines
+from modules.moderation import Moderation
 from modules.relationships import Relationships
 from modules.search import Search
 from modules.trends import Trends
@@ -48,6 +50,7 @@ async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
     await cluster.launch(Trends(interactions=False), tasks=tasks)
     await cluster.launch(Search(interactions=False), tasks=tasks)
     await cluster.launch(Auth(), tasks=tasks)
+    await cluster.launch(Moderation(), tasks=tasks)
 
 
 async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:
@@ -65,8 +68,9 @@ async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:
     return ids
 
 
-async def _serve(data_dir: Path, host: str, port: int) -> None:
-    config = ApiConfig(base_url=f"http://{host}:{port}", media_store=f"file://{data_dir.resolve()}/media")
+async def _serve(data_dir: Path, host: str, port: int, rate_limits: RateLimits) -> None:
+    media_store = f"file://{data_dir.resolve()}/media"
+    config = ApiConfig(base_url=f"http://{host}:{port}", media_store=media_store, rate_limits=rate_limits)
     async with InProcessCluster(data_dir) as cluster:
         await launch(cluster)
         await seed_demo(cluster, config)
@@ -99,7 +103,7 @@ def _banner(config: ApiConfig, data_dir: Path) -> str:
     )
 
 
-def serve(data_dir: Path, host: str, port: int) -> int:
-    """Run the cluster and the API until SIGINT or SIGTERM."""
-    uvloop.run(_serve(data_dir, host, port))
+def serve(data_dir: Path, host: str, port: int, rate_limits: RateLimits | None = None) -> int:
+    """Run the cluster and the API until SIGINT or SIGTERM (with Mastodon's rate limits unless told otherwise)."""
+    uvloop.run(_serve(data_dir, host, port, rate_limits or RateLimits()))
     return 0

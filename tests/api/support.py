@@ -11,20 +11,22 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import build_app
 from api.config import ApiConfig
+from api.rate_limit_rules import OFF
 from cluster.inprocess import InProcessCluster
 from cluster.serve import launch
 from cluster.testing import FakeClock
 from modules.auth.passwords import ScryptCost
 
-CHEAP = ApiConfig(password_cost=ScryptCost(n=2**4))  # tests need no brute-force resistance
+# Tests need no brute-force resistance, and make more requests from one address than a client would.
+CHEAP = ApiConfig(password_cost=ScryptCost(n=2**4), rate_limits=OFF)
 
 
 @asynccontextmanager
-async def served(path: Path) -> AsyncIterator[tuple[TestClient[Any, Any], InProcessCluster]]:
-    """Yield an HTTP client of the API and the cluster behind it."""
+async def served(path: Path, config: ApiConfig = CHEAP) -> AsyncIterator[tuple[TestClient[Any, Any], InProcessCluster]]:
+    """Yield an HTTP client of the API (configured by `config`) and the cluster behind it."""
     async with InProcessCluster(path, store="memory", clock=FakeClock()) as cluster:
         await launch(cluster)
-        async with TestClient(TestServer(build_app(cluster, CHEAP), host="127.0.0.1")) as client:
+        async with TestClient(TestServer(build_app(cluster, config), host="127.0.0.1")) as client:
             yield client, cluster
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from yarl import URL
 
 from cluster.inprocess import InProcessCluster
 from cluster.serve import DEMO_ACCOUNTS, launch, seed_demo
@@ -60,14 +61,17 @@ def test_follow_post_and_home_timeline(tmp_path: Path) -> None:
             page = await client.get("/api/v1/timelines/home?limit=2&local=true", headers=bearer(alice))
             assert [s["id"] for s in await page.json()] == ids[::-1][:2]
             link = page.headers["Link"]
-            assert link.startswith("<http://127.0.0.1:") and "local=true" in link and f"max_id={ids[3]}" in link
+            assert link.startswith(f"<{CHEAP.base_url}/api/v1/timelines/home?")  # the configured URL, not the Host
+            assert "local=true" in link and f"max_id={ids[3]}" in link
             next_url = link.split(">")[0][1:]
-            older = await client.get(next_url.split(str(client.port), 1)[1], headers=bearer(alice))
+            older = await client.get(URL(next_url).path_qs, headers=bearer(alice))
             assert [s["id"] for s in await older.json()] == [ids[2], ids[1]]
             newer = await client.get(f"/api/v1/timelines/home?min_id={ids[0]}&limit=2", headers=bearer(alice))
             assert [s["id"] for s in await newer.json()] == [ids[2], ids[1]]
             since = await client.get(f"/api/v1/timelines/home?since_id={ids[2]}", headers=bearer(alice))
             assert [s["id"] for s in await since.json()] == [ids[4], ids[3]]
+            last = await client.get("/api/v1/timelines/home", headers=bearer(alice))  # 5 of 20: nothing older
+            assert 'rel="next"' not in last.headers["Link"] and f'min_id={ids[4]}>; rel="prev"' in last.headers["Link"]
             end = await client.get(f"/api/v1/timelines/home?max_id={ids[0]}", headers=bearer(alice))
             assert await end.json() == [] and "Link" not in end.headers
             profile = await client.get(f"/api/v1/accounts/{bob_id}/statuses?limit=1")
