@@ -20,9 +20,14 @@ from api import (
     credentials,
     custom_emojis,
     discovery,
+    endorsements,
     familiar_followers,
+    filters,
+    filters_v1,
     follow_requests,
+    followed_tags,
     instance,
+    lists,
     media,
     oauth,
     preferences,
@@ -30,6 +35,7 @@ from api import (
     search,
     statuses,
     streaming,
+    suggestions,
     timelines,
 )
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
@@ -42,6 +48,7 @@ log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
+RULE_RESOURCES = (lists, filters, filters_v1, followed_tags, endorsements, suggestions)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
@@ -55,7 +62,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     streaming.install(app)
     media.install(app, client, app[CONFIG])
     routes = []
-    for resource in RESOURCES + ACCOUNT_RESOURCES + DISCOVERY:
+    for resource in RESOURCES + ACCOUNT_RESOURCES + RULE_RESOURCES + DISCOVERY:
         routes += resource.routes()
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)
