@@ -21,10 +21,15 @@ from api import (
     custom_emojis,
     directory,
     discovery,
+    endorsements,
     familiar_followers,
     featured_tags,
+    filters,
+    filters_v1,
     follow_requests,
+    followed_tags,
     instance,
+    lists,
     media,
     oauth,
     preferences,
@@ -34,6 +39,7 @@ from api import (
     search,
     statuses,
     streaming,
+    suggestions,
     tags,
     timelines,
     trends,
@@ -48,6 +54,7 @@ log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media, tags, trends, featured_tags, directory)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search, reports)
+RULE_RESOURCES = (lists, filters, filters_v1, followed_tags, endorsements, suggestions)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
@@ -62,7 +69,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     streaming.install(app)
     media.install(app, client, app[CONFIG])
     routes = []
-    for resource in RESOURCES + ACCOUNT_RESOURCES + DISCOVERY:
+    for resource in RESOURCES + ACCOUNT_RESOURCES + RULE_RESOURCES + DISCOVERY:
         routes += resource.routes()
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

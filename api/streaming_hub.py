@@ -161,6 +161,12 @@ class StreamingHub:
             self.leave(connection, key)
         connection.close()
 
+    def push_to_account(self, account: int, event: str, payload: str = "") -> None:
+        """Send a `user` stream event (one a REST change causes, like `filters_changed`) to `account`'s connections."""
+        message = Message(["user"], event, payload)
+        for connection in list(self.users.get(account, ())):
+            self._send(connection, message)
+
     def _close_all(self) -> None:
         for connection in {c for members in (*self.users.values(), *self.streams.values()) for c in members}:
             connection.close()
