@@ -17,6 +17,7 @@ from api import (
     announcements,
     apps,
     authorize,
+    conversations,
     credentials,
     custom_emojis,
     discovery,
@@ -24,9 +25,14 @@ from api import (
     follow_requests,
     instance,
     oauth,
+    polls,
     preferences,
     relationships,
+    scheduled_statuses,
     search,
+    status_actions,
+    status_lists,
+    status_reads,
     statuses,
     streaming,
     timelines,
@@ -40,6 +46,7 @@ from topology.context import RecordRejected
 log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines, streaming)
+STATUS_RESOURCES = (status_actions, status_reads, polls, scheduled_statuses, status_lists, conversations)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
@@ -53,7 +60,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app[CONFIG] = config or ApiConfig()
     streaming.install(app)
     routes = []
-    for resource in RESOURCES + ACCOUNT_RESOURCES + DISCOVERY:
+    for resource in RESOURCES + STATUS_RESOURCES + ACCOUNT_RESOURCES + DISCOVERY:
         routes += resource.routes()
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

@@ -7,13 +7,14 @@ them (or one module query) and serialize.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from api import entities
+from api import entities, status_entities
 from api.config import CLIENT, CONFIG
-from api.entities import Entity
+from api.entities import Entity, StatusParts
 
 CORE = "core"
 RELATIONSHIPS = "relationships"
@@ -63,12 +64,55 @@ async def accounts(request: web.Request, account_ids: list[int]) -> list[Entity]
 
 
 async def statuses(request: HasApp, viewer: int | None, status_ids: list[int]) -> list[Entity]:
-    """Return the live statuses among `status_ids`, rendered in order."""
+    """Return the live statuses among `status_ids` that `viewer` may see, rendered in order."""
     if not status_ids:
         return []
-    hydrated: list[dict[str, Any]] = await request.app[CLIENT].query(CORE, "statuses", viewer, status_ids)
-    authors = {s["author"]: s["account"] for s in hydrated if s.get("account") is not None}
-    counts = await asyncio.gather(*(account_counts(request, author) for author in authors))
+    client = request.app[CLIENT]
+    hydrated: list[dict[str, Any]] = await client.query(CORE, "statuses", viewer, status_ids, now_ms(request))
+    parts = await status_parts(request, viewer, hydrated)
     config = request.app[CONFIG]
-    rendered = {a: entities.account(config, authors[a], c) for a, c in zip(authors, counts, strict=True)}
-    return [entities.status(config, s, rendered[s["author"]]) for s in hydrated if s["author"] in rendered]
+    return [entities.status(config, s, parts) for s in hydrated if s["author"] in parts.accounts]
+
+
+async def status_parts(request: HasApp, viewer: int | None, hydrated: list[dict[str, Any]]) -> StatusParts:
+    """Render what `hydrated` statuses (and the originals they boost) refer to: one read per kind of thing."""
+    cards = hydrated + [s["reblog"] for s in hydrated if s.get("reblog") is not None]
+    client, config = request.app[CLIENT], request.app[CONFIG]
+    authors = {s["author"]: s["account"] for s in cards if s.get("account") is not None}
+    mentioned_ids = sorted({m for s in cards for m in s.get("mentions", [])})
+    media_ids = sorted({m for s in cards for m in s.get("media", [])})
+    poll_ids = sorted({s["id"] for s in cards if s.get("poll") is not None})
+    follow_counts, mentioned, media, polls = await asyncio.gather(
+        asyncio.gather(*(client.query(RELATIONSHIPS, "counts", author) for author in authors)),
+        client.query(CORE, "accounts_here", mentioned_ids) if mentioned_ids else _nothing(),
+        client.query(CORE, "media", viewer, media_ids) if media_ids else _nothing(),
+        asyncio.gather(*(client.query(CORE, "poll", viewer, poll_id) for poll_id in poll_ids)),
+    )
+    return StatusParts(
+        accounts={
+            author: entities.account(config, found, {**counts, "statuses_count": found.get("statuses_count", 0)})
+            for (author, found), counts in zip(authors.items(), follow_counts, strict=True)
+        },
+        mentioned={i: status_entities.mention(config.base_url, a) for i, a in (mentioned or {}).items()},
+        media={int(m["id"]): status_entities.attachment(m) for m in media or []},
+        polls={int(p["id"]): status_entities.poll(p, signed_in=viewer is not None) for p in polls if p is not None},
+        signed_in=viewer is not None,
+    )
+
+
+async def media(request: HasApp, viewer: int | None, media_ids: list[int]) -> dict[int, Entity]:
+    """Return the MediaAttachments among `media_ids` that exist, by id."""
+    if not media_ids:
+        return {}
+    found = await request.app[CLIENT].query(CORE, "media", viewer, media_ids)
+    return {int(m["id"]): status_entities.attachment(m) for m in found}
+
+
+def now_ms(request: HasApp) -> int:
+    """Return the time by the cluster's clock where it has one (a test's FakeClock), else the wall clock."""
+    clock = getattr(request.app[CLIENT], "clock", None)
+    return int(clock.now_ms()) if clock is not None else int(time.time() * 1000)
+
+
+async def _nothing() -> None:
+    return None
