@@ -4,8 +4,8 @@
 id, without replies to others (`exclude_replies`; a reply to oneself, a thread, stays), without boosts
 (`exclude_reblogs`), only those with media (`only_media`) or with a hashtag (`tagged`). What the caller
 may see is decided by hydration: followers see private statuses, mentioned accounts direct ones.
-Filters read the delivery fields core keeps per authored status, a chunk at a time, walking down (or, for
-`min_id`, up) until the page is full or `MAX_WALK` chunks were read.
+Filters read the delivery fields core keeps per authored status, a chunk at a time, and each chunk is
+hydrated, walking down (or, for `min_id`, up) until the page is full or `MAX_WALK` chunks were read.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from aiohttp import web
 
 from api import render
 from api.config import CLIENT
+from api.entities import Entity
 from api.lookups import existing
-from api.pagination import Page, page_params, paged
+from api.pagination import page_params, paged
 from api.params import Params, read_params
 from api.responses import json_response
 from api.scopes import optional
@@ -39,12 +40,7 @@ async def statuses(request: web.Request) -> web.Response:
     if params.boolean("pinned"):
         pinned = await request.app[CLIENT].query(CORE, "pinned", author)
         return json_response(await render.statuses(request, viewer, pinned))
-    page = page_params(params)
-    ids = await walk(request, author, page, keeper(params, author))
-    rendered = await render.statuses(request, viewer, ids)
-    if params.boolean("only_media"):
-        rendered = [s for s in rendered if s["media_attachments"]]
-    return await paged(request, rendered)
+    return await paged(request, await walk(request, viewer, author, params))
 
 
 def keeper(params: Params, author: int) -> Keep:
@@ -64,20 +60,20 @@ def keeper(params: Params, author: int) -> Keep:
     return keep
 
 
-async def walk(request: web.Request, author: int, page: Page, keep: Keep) -> list[int]:
-    """Return up to `page.limit` ids of `author`'s statuses that `keep`, newest first, within the page's bounds."""
+async def walk(request: web.Request, viewer: int | None, author: int, params: Params) -> list[Entity]:
+    """Return a page of `author`'s statuses that pass the filters and `viewer` may see, newest first."""
+    page = page_params(params)
+    keep, only_media = keeper(params, author), params.boolean("only_media")
     view = request.app[CLIENT].pstate(CORE, "$$author_statuses")
-    upwards = page.min_id is not None
+    upwards = page.min_id is not None  # the page just above min_id: read upwards, answer newest first
     low = max(page.since_id or 0, page.min_id or 0)
     start, end = (low + 1 if low else None), page.max_id
-    found: list[int] = []
+    found: list[Entity] = []
     for _ in range(MAX_WALK):
         rows = await view.range(author, start, end, reverse=not upwards, limit=CHUNK)
-        found += [int(status_id) for status_id, delivery in rows if keep(delivery)]
+        shown = await render.statuses(request, viewer, [int(i) for i, delivery in rows if keep(delivery)])
+        found += [s for s in shown if s["media_attachments"] or not only_media]
         if len(rows) < CHUNK or len(found) >= page.limit:
             break
-        if upwards:
-            start = int(rows[-1][0]) + 1
-        else:
-            end = int(rows[-1][0])
-    return found[: page.limit] if not upwards else found[: page.limit][::-1]
+        start, end = (int(rows[-1][0]) + 1, end) if upwards else (start, int(rows[-1][0]))
+    return found[: page.limit][::-1] if upwards else found[: page.limit]
