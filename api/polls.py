@@ -72,9 +72,8 @@ def parse_choices(given: list[str], poll: dict[str, Any]) -> list[int]:
 async def poll_or_404(request: web.Request, viewer: int | None, poll_id: int) -> dict[str, Any]:
     """Return core's poll `poll_id` as `viewer` sees it, if they may see its status; 404 otherwise."""
     client = request.app[CLIENT]
-    if not await client.query(CORE, "statuses", viewer, [poll_id], render.now_ms(request)):
-        raise not_found()
-    found: dict[str, Any] | None = await client.query(CORE, "poll", viewer, poll_id)
+    shown = await client.query(CORE, "statuses", viewer, [poll_id], render.now_ms(request))
+    found = await render.poll(request, viewer, poll_id, shown[0]["author"]) if shown else None
     if found is None:
         raise not_found()
     return found

@@ -41,6 +41,7 @@ def test_poll_create_show_and_votes(tmp_path: Path) -> None:
             assert late == "Validation failed: The poll has already ended"
             hidden = {"status": "?", "poll": {"options": ["x", "y"], "expires_in": 600, "hide_totals": True}}
             secret = await ok(await client.post("/api/v1/statuses", json=hidden, headers=alice.auth))
+            assert [o["votes_count"] for o in secret["poll"]["options"]] == [None, None]  # its author's view too
             shown = await ok(await client.get(f"/api/v1/polls/{secret['id']}", headers=bob.auth))
             assert [o["votes_count"] for o in shown["options"]] == [None, None]
             await error(await client.get("/api/v1/polls/987654"), 404)
