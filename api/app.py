@@ -20,10 +20,13 @@ from api import (
     conversations,
     credentials,
     custom_emojis,
+    directory,
     discovery,
     familiar_followers,
+    featured_tags,
     follow_requests,
     instance,
+    media,
     oauth,
     polls,
     preferences,
@@ -35,7 +38,9 @@ from api import (
     status_reads,
     statuses,
     streaming,
+    tags,
     timelines,
+    trends,
 )
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
 from api.errors import ApiError
@@ -45,7 +50,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines, streaming)
+RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media, tags, trends, featured_tags, directory)
 STATUS_RESOURCES = (status_actions, status_reads, polls, scheduled_statuses, status_lists, conversations)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
@@ -59,6 +64,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app[CLIENT] = client
     app[CONFIG] = config or ApiConfig()
     streaming.install(app)
+    media.install(app, client, app[CONFIG])
     routes = []
     for resource in RESOURCES + STATUS_RESOURCES + ACCOUNT_RESOURCES + DISCOVERY:
         routes += resource.routes()

@@ -11,10 +11,12 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from api import status_html
 from api.config import ApiConfig
 from modules.core.ids import render
+from modules.core.text import normalize_tag
 
 Entity = dict[str, Any]
 MISSING_AVATAR = "/avatars/original/missing.png"
@@ -136,7 +138,7 @@ def status(config: ApiConfig, found: dict[str, Any], parts: StatusParts, *, with
         "media_attachments": [parts.media[m] for m in found.get("media", []) if m in parts.media],
         "application": None,
         "mentions": mentions,
-        "tags": [status_html.tag(config.base_url, name) for name in found.get("tags", [])],
+        "tags": [status_tag(config, name) for name in found.get("tags") or ()],
         "emojis": [],
         "reblogs_count": found.get("reblogs_count", 0),
         "favourites_count": found.get("favourites_count", 0),
@@ -178,3 +180,69 @@ def familiar_followers(account_id: int, accounts: list[Entity]) -> Entity:
 def search_results(accounts: list[Entity], statuses: list[Entity], hashtags: list[Entity]) -> Entity:
     """Render Mastodon's Search (v2)."""
     return {"accounts": accounts, "statuses": statuses, "hashtags": hashtags}
+
+
+def tag_url(config: ApiConfig, name: str) -> str:
+    """Return the instance's page of hashtag `name`."""
+    return f"{config.base_url}/tags/{quote(name)}"
+
+
+def status_tag(config: ApiConfig, name: str) -> Entity:
+    """Render a Status' tag: its name and the instance's page of it."""
+    return {"name": name, "url": tag_url(config, name)}
+
+
+def tag(
+    config: ApiConfig, found: dict[str, Any], *, following: bool | None = None, featuring: bool | None = None
+) -> Entity:
+    """Render Mastodon's Tag from the trends module's `tag` (or a trending entry): name and 7-day history.
+
+    The id is the normalized name: tags have no numeric id here, and the name is unique and stable.
+    """
+    name = found.get("name") or found["key"]
+    return {
+        "id": name,
+        "name": name,
+        "url": tag_url(config, name),
+        "history": found["history"],
+        "following": following,
+        "featuring": featuring,
+    }
+
+
+def featured_tag(config: ApiConfig, username: str, found: dict[str, Any]) -> Entity:
+    """Render Mastodon's FeaturedTag from the trends module's; its id is the normalized tag name."""
+    last = found.get("last_status_at")
+    return {
+        "id": normalize_tag(found["name"]),
+        "name": found["name"],
+        "url": f"{config.base_url}/@{username}/tagged/{quote(found['name'])}",
+        "statuses_count": str(found["statuses_count"]),
+        "last_status_at": None if last is None else iso(last)[:10],  # Mastodon gives the day
+    }
+
+
+def trends_link(found: dict[str, Any]) -> Entity:
+    """Render Mastodon's TrendsLink: a preview card of the URL (nothing is fetched yet) and its history."""
+    url = found["key"]
+    host = urlsplit(url).hostname or ""
+    return {
+        "url": url,
+        "title": url,
+        "description": "",
+        "type": "link",
+        "author_name": "",
+        "author_url": "",
+        "authors": [],
+        "provider_name": host,
+        "provider_url": "",
+        "html": "",
+        "width": 0,
+        "height": 0,
+        "image": None,
+        "image_description": "",
+        "embed_url": "",
+        "blurhash": None,
+        "published_at": None,
+        "history": found["history"],
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aiohttp import web
@@ -46,13 +45,8 @@ async def account_or_404(request: web.Request, account_id: int, *, credential: b
 
 
 def now_ms(request: web.Request) -> int:
-    """Return the request time in ms, by the cluster's clock where it has one (queries take it from callers).
-
-    Mute expiry is stamped with the topology's clock; reading it against the same clock keeps a test's
-    `FakeClock` cluster consistent, and is the wall clock in production.
-    """
-    clock = getattr(request.app[CLIENT], "clock", None)
-    return int(clock.now_ms()) if clock is not None else int(time.time() * 1000)
+    """Return the request time in ms by the cluster's clock (mute expiry is stamped with it: tests' FakeClock)."""
+    return int(request.app[CLIENT].clock.now_ms())
 
 
 async def relationship_of(request: web.Request, account: int, other: int) -> dict[str, Any]:

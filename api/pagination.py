@@ -76,6 +76,26 @@ async def paged(request: web.Request, items: list[Entity]) -> web.Response:
     return json_response(items, headers=headers)
 
 
+def offset_paged(
+    request: web.Request, items: list[Entity], offset: int, limit: int, *, full: bool | None = None
+) -> web.Response:
+    """Return `items` of an offset-paged list with `Link` headers: `next` past them, `prev` back a page.
+
+    `full` says whether the source filled the page (default: whether `items` did), i.e. whether to link on.
+    """
+    links = []
+    if (len(items) >= limit) if full is None else full:
+        links.append(_offset_link(request, offset + limit, "next"))
+    if offset > 0:
+        links.append(_offset_link(request, max(0, offset - limit), "prev"))
+    return json_response(items, headers={"Link": ", ".join(links)} if links else None)
+
+
+def _offset_link(request: web.Request, offset: int, rel: str) -> str:
+    query = [(k, v) for k, v in request.query.items() if k != "offset"]
+    return f'<{request.url.with_query([*query, ("offset", str(offset))])}>; rel="{rel}"'
+
+
 def _link(request: web.Request, cursor: str, value: str, rel: str) -> str:
     query = [(k, v) for k, v in request.query.items() if k not in ("max_id", "since_id", "min_id")]
     url = request.url.with_query([*query, (cursor, value)])

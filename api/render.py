@@ -7,7 +7,6 @@ them (or one module query) and serialize.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -15,6 +14,7 @@ from aiohttp import web
 from api import entities, status_entities
 from api.config import CLIENT, CONFIG
 from api.entities import Entity, StatusParts
+from api.media_entity import attachment
 
 CORE = "core"
 RELATIONSHIPS = "relationships"
@@ -94,7 +94,7 @@ async def status_parts(request: HasApp, viewer: int | None, hydrated: list[dict[
             for (author, found), counts in zip(authors.items(), follow_counts, strict=True)
         },
         mentioned={i: status_entities.mention(config.base_url, a) for i, a in (mentioned or {}).items()},
-        media={int(m["id"]): status_entities.attachment(m) for m in media or []},
+        media={int(m["id"]): attachment(m) for m in media or []},
         polls={int(p["id"]): status_entities.poll(p, signed_in=viewer is not None) for p in polls if p is not None},
         signed_in=viewer is not None,
     )
@@ -117,13 +117,12 @@ async def media(request: HasApp, viewer: int | None, media_ids: list[int]) -> di
     if not media_ids:
         return {}
     found = await request.app[CLIENT].query(CORE, "media", viewer, media_ids)
-    return {int(m["id"]): status_entities.attachment(m) for m in found}
+    return {int(m["id"]): attachment(m) for m in found}
 
 
 def now_ms(request: HasApp) -> int:
-    """Return the time by the cluster's clock where it has one (a test's FakeClock), else the wall clock."""
-    clock = getattr(request.app[CLIENT], "clock", None)
-    return int(clock.now_ms()) if clock is not None else int(time.time() * 1000)
+    """Return the time by the cluster's clock (a test's FakeClock: mutes and polls expire by it)."""
+    return int(request.app[CLIENT].clock.now_ms())
 
 
 async def _nothing() -> None:

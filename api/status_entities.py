@@ -14,32 +14,11 @@ from api.entities import Entity, iso
 from api.status_html import content
 from modules.core.ids import render
 
-RENDERED_META = ("original", "small")
-
 
 def mention(base_url: str, account: Mapping[str, Any]) -> Entity:
     """Render a Status' mention of a local core account."""
     username = account["username"]
     return {"id": render(account["id"]), "username": username, "url": f"{base_url}/@{username}", "acct": username}
-
-
-def attachment(found: Mapping[str, Any]) -> Entity:
-    """Render a MediaAttachment from core's media metadata (its focus goes into `meta`, as Mastodon's)."""
-    meta = {name: found["meta"][name] for name in RENDERED_META if name in (found.get("meta") or {})}
-    if found.get("focus") is not None:
-        meta["focus"] = found["focus"]
-    return {
-        "id": render(found["id"]),
-        "type": found["type"],
-        "url": found.get("url"),
-        "preview_url": found.get("preview_url"),
-        "remote_url": found.get("remote_url"),
-        "preview_remote_url": None,
-        "text_url": None,
-        "meta": meta,
-        "description": found.get("description"),
-        "blurhash": found.get("blurhash"),
-    }
 
 
 def poll(found: Mapping[str, Any], *, signed_in: bool) -> Entity:

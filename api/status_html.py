@@ -55,8 +55,3 @@ def _link(match: re.Match[str], mentioned: Mapping[str, Mention], base_url: str)
     return (
         f'<span class="h-card" translate="no"><a href="{url}" class="u-url mention">@<span>{username}</span></a></span>'
     )
-
-
-def tag(base_url: str, name: str) -> dict[str, str]:
-    """Render a Status' tag (core keeps names normalized: lower-cased)."""
-    return {"name": name, "url": f"{base_url}/tags/{name}"}

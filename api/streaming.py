@@ -23,6 +23,7 @@ from api.config import CLIENT, Handler, Route
 from api.errors import ApiError, forbidden, unauthorized
 from api.oauth import Principal, digest
 from api.streaming_hub import PUBLIC_STREAMS, Connection, Message, StreamingHub, StreamKey
+from modules.core.text import normalize_tag
 
 HUB = web.AppKey("streaming_hub", StreamingHub)
 HEARTBEAT_S = web.AppKey("streaming_heartbeat_s", float)
@@ -117,7 +118,7 @@ def stream_key(name: str, caller: Principal | None, params: Mapping[str, str]) -
     if caller is not None and not caller.allows(scope):
         raise forbidden("Access token does not have the required scopes")
     if name.startswith("hashtag"):
-        tag = params.get("tag", "").strip().lstrip("#").lower()
+        tag = normalize_tag(params.get("tag", "").strip().lstrip("#"))  # as core stores a status' tags
         if not tag or len(tag) > MAX_TAG_CHARS:
             raise ApiError(400, "No tag for stream provided")
         return (name, tag)

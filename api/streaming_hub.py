@@ -29,6 +29,7 @@ from api import render
 from api.config import CLIENT
 from cluster.client import OutputEvent, Subscription
 from modules.core.ids import render as render_id
+from modules.core.text import normalize_tag
 from modules.relationships.records import mute_active
 
 log = logging.getLogger(__name__)
@@ -276,7 +277,8 @@ def public_keys(event: dict[str, Any]) -> list[StreamKey]:
     local = bool(event.get("local", True))
     keys: list[StreamKey] = [("public",), ("public:local",) if local else ("public:remote",)]
     for tag in event.get("tags") or []:
-        keys.append(("hashtag", str(tag).lower()))
+        name = normalize_tag(str(tag))  # core's tags are normalized already; a stream key is too
+        keys.append(("hashtag", name))
         if local:
-            keys.append(("hashtag:local", str(tag).lower()))
+            keys.append(("hashtag:local", name))
     return keys

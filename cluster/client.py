@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.clock import Clock
 from pstates.errors import TuskError
 
 
@@ -113,7 +114,13 @@ class ClientPState(ABC):
 
 
 class ClusterClient(ABC):
-    """Append, read and query against the modules a cluster runs."""
+    """Append, read and query against the modules a cluster runs.
+
+    `clock` is the cluster's clock: what topologies stamp (`ctx.time_ms`) and queries read (`ctx.now_ms`), so
+    a caller comparing against stored times (mute expiry) uses the same one, a `FakeClock` in tests.
+    """
+
+    clock: Clock
 
     @abstractmethod
     async def append(self, module: str, depot: str, record: object, ack: Ack = Ack.PROCESSED) -> AppendResult:

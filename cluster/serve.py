@@ -1,4 +1,4 @@
-"""`tusk run`: the embedded cluster with Relationships, Core and Auth, and the Mastodon API over it.
+"""`tusk run`: the embedded cluster with every module, and the Mastodon API over it.
 
 On first start it creates the demo accounts alice, bob and charlie (passwords equal to the names), a few
 follows and posts; every step is idempotent (registration and posts by request uuid, follows by pair), so
@@ -23,7 +23,10 @@ from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
 from modules.auth import Auth
 from modules.core import Core
+from modules.global_timelines import GlobalTimelines
 from modules.relationships import Relationships
+from modules.search import Search
+from modules.trends import Trends
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,17 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 
 
 async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
-    """Launch the modules in dependency order: Relationships, then Core (which mirrors it), then Auth."""
+    """Launch the modules in dependency order: Relationships, Core (mirrors it), the discovery modules, Auth.
+
+    Global timelines, trends and search mirror core's depots. Core now declares `*interactions`, but
+    trends' and search's consumers of it (favourites for trending statuses, favourited statuses in
+    search) have no tests yet, so `interactions` stays False until they do.
+    """
     await cluster.launch(Relationships(), tasks=tasks)
     await cluster.launch(Core(), tasks=tasks)
+    await cluster.launch(GlobalTimelines(), tasks=tasks)
+    await cluster.launch(Trends(interactions=False), tasks=tasks)
+    await cluster.launch(Search(interactions=False), tasks=tasks)
     await cluster.launch(Auth(), tasks=tasks)
 
 
@@ -55,7 +66,7 @@ async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:
 
 
 async def _serve(data_dir: Path, host: str, port: int) -> None:
-    config = ApiConfig(base_url=f"http://{host}:{port}")
+    config = ApiConfig(base_url=f"http://{host}:{port}", media_store=f"file://{data_dir.resolve()}/media")
     async with InProcessCluster(data_dir) as cluster:
         await launch(cluster)
         await seed_demo(cluster, config)
