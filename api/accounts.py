@@ -1,4 +1,4 @@
-"""Accounts: register, verify_credentials, show, lookup, statuses (relationships live in `relationships`)."""
+"""Accounts: register, verify_credentials, show, lookup (statuses: `profile_statuses`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import uuid
 
 from aiohttp import web
 
-from api import render
+from api import profile_statuses
 from api.config import CLIENT, CONFIG, ApiConfig, Route
 from api.errors import forbidden, not_found, unprocessable
-from api.lookups import account_or_404, existing, path_id
+from api.lookups import account_or_404, path_id
 from api.oauth import AUTH, issue_token, require, require_user
-from api.pagination import page_params, paged
 from api.params import read_params
 from api.responses import json_response
 from api.scopes import optional
@@ -29,7 +28,7 @@ def routes() -> list[Route]:
         ("GET", "/api/v1/accounts/verify_credentials", verify_credentials),
         ("GET", "/api/v1/accounts/lookup", lookup),
         ("GET", "/api/v1/accounts/{id}", show),
-        ("GET", "/api/v1/accounts/{id}/statuses", statuses),
+        ("GET", "/api/v1/accounts/{id}/statuses", profile_statuses.statuses),
     ]
 
 
@@ -86,12 +85,3 @@ async def lookup(request: web.Request) -> web.Response:
     if account_id is None:
         raise not_found()
     return json_response(await account_or_404(request, account_id))
-
-
-async def statuses(request: web.Request) -> web.Response:
-    """GET /api/v1/accounts/:id/statuses: the account's public-facing statuses, newest first."""
-    await optional(request, "read:statuses")
-    author = await existing(request)
-    page = page_params(await read_params(request))
-    ids = await request.app[CLIENT].query(CORE, "author_statuses", author, page.max_id, page.limit)
-    return await paged(request, await render.statuses(request, None, page.filter(ids)), page.full(ids))

@@ -17,6 +17,7 @@ from api import (
     announcements,
     apps,
     authorize,
+    conversations,
     credentials,
     custom_emojis,
     directory,
@@ -32,11 +33,16 @@ from api import (
     lists,
     media,
     oauth,
+    polls,
     preferences,
     rate_limits,
     relationships,
     reports,
+    scheduled_statuses,
     search,
+    status_actions,
+    status_lists,
+    status_reads,
     statuses,
     streaming,
     suggestions,
@@ -53,6 +59,7 @@ from topology.context import RecordRejected
 log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media, tags, trends, featured_tags, directory)
+STATUS_RESOURCES = (status_actions, status_reads, polls, scheduled_statuses, status_lists, conversations)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search, reports)
 RULE_RESOURCES = (lists, filters, filters_v1, followed_tags, endorsements, suggestions)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
@@ -69,7 +76,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     streaming.install(app)
     media.install(app, client, app[CONFIG])
     routes = []
-    for resource in RESOURCES + ACCOUNT_RESOURCES + RULE_RESOURCES + DISCOVERY:
+    for resource in RESOURCES + STATUS_RESOURCES + ACCOUNT_RESOURCES + RULE_RESOURCES + DISCOVERY:
         routes += resource.routes()
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

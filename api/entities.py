@@ -8,10 +8,12 @@ and the rendered account. Text is plain in core; `content` is its HTML: escaped,
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from api import status_html
 from api.config import ApiConfig
 from modules.core.ids import render
 from modules.core.text import normalize_tag
@@ -19,11 +21,17 @@ from modules.core.text import normalize_tag
 Entity = dict[str, Any]
 MISSING_AVATAR = "/avatars/original/missing.png"
 MISSING_HEADER = "/headers/original/missing.png"
+# A boost shows the viewer's marks on its original, as Mastodon's serializer reads them off `status.proper`.
+BOOST_FLAGS = ("favourited", "reblogged", "bookmarked", "muted")
 
 
 def iso(ms: int) -> str:
     """Return a ms timestamp as Mastodon's ISO 8601 (UTC, milliseconds, `Z`)."""
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _day(ms: int | None) -> str | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def content_html(text: str) -> str:
@@ -59,7 +67,7 @@ def account(config: ApiConfig, found: dict[str, Any], counts: dict[str, int]) ->
         "hide_collections": None,
         "noindex": None,
         "created_at": created,
-        "last_status_at": None,
+        "last_status_at": _day(found.get("last_status_at")),
         "statuses_count": counts.get("statuses_count", 0),
         "followers_count": counts.get("followers_count", 0),
         "following_count": counts.get("following_count", 0),
@@ -94,44 +102,61 @@ def credential_account(config: ApiConfig, found: dict[str, Any], counts: dict[st
     return {**account(config, found, counts), "source": source, "role": role}
 
 
-def status(config: ApiConfig, found: dict[str, Any], author: Entity, *, with_source: bool = False) -> Entity:
-    """Render Mastodon's Status for a hydrated core status and its rendered author."""
+@dataclass(frozen=True, slots=True)
+class StatusParts:
+    """What a page of hydrated statuses refers to, rendered once for the page (`render.statuses`)."""
+
+    accounts: dict[int, Entity]  # authors, by id
+    mentioned: dict[int, Entity]  # StatusMentions, by account id
+    media: dict[int, Entity]  # MediaAttachments, by media id
+    polls: dict[int, Entity]  # Polls, by status id
+    signed_in: bool = False
+
+
+def status(config: ApiConfig, found: dict[str, Any], parts: StatusParts, *, with_source: bool = False) -> Entity:
+    """Render Mastodon's Status from a hydrated core status (a boost's original nested under `reblog`)."""
     reply_to, reply_account = found.get("in_reply_to"), found.get("in_reply_to_account")
+    author = parts.accounts[found["author"]]
     status_id = render(found["id"])
+    mentions = [parts.mentioned[m] for m in found.get("mentions", []) if m in parts.mentioned]
+    by_name = {m["username"].lower(): m for m in mentions}
+    edited = found.get("edited_at")
+    reblog = found.get("reblog")
+    marks = found if reblog is None else {**found, **{k: reblog[k] for k in BOOST_FLAGS if k in reblog}}
     return {
         "id": status_id,
         "uri": f"{config.base_url}/users/{author['username']}/statuses/{status_id}",
         "url": f"{config.base_url}/@{author['username']}/{status_id}",
         "created_at": iso(found["created_at"]),
-        "edited_at": None,
+        "edited_at": None if edited is None else iso(edited),
         "account": author,
-        "content": content_html(found["text"]),
+        "content": status_html.content(found["text"], by_name, config.base_url),
         "text": found["text"] if with_source else None,
         "visibility": found["visibility"],
-        "sensitive": False,
-        "spoiler_text": "",
-        "media_attachments": [],
+        "sensitive": bool(found.get("sensitive", False)),
+        "spoiler_text": found.get("spoiler_text", ""),
+        "media_attachments": [parts.media[m] for m in found.get("media", []) if m in parts.media],
         "application": None,
-        "mentions": [],
+        "mentions": mentions,
         "tags": [status_tag(config, name) for name in found.get("tags") or ()],
         "emojis": [],
-        "reblogs_count": 0,
-        "favourites_count": 0,
-        "replies_count": 0,
+        "reblogs_count": found.get("reblogs_count", 0),
+        "favourites_count": found.get("favourites_count", 0),
+        "replies_count": found.get("replies_count", 0),
         "quotes_count": 0,
         "in_reply_to_id": None if reply_to is None else render(reply_to),
         "in_reply_to_account_id": None if reply_account is None else render(reply_account),
-        "reblog": None,
-        "poll": None,
+        "reblog": None if reblog is None else status(config, reblog, parts),
+        "poll": parts.polls.get(found["id"]) if found.get("poll") is not None else None,
         "card": None,
         "quote": None,
         "quote_approval": None,
         "language": found.get("language"),
-        "favourited": False,
-        "reblogged": False,
-        "muted": False,
-        "bookmarked": False,
-        "pinned": False,
+        "favourited": marks.get("favourited", False),
+        "reblogged": marks.get("reblogged", False),
+        "muted": marks.get("muted", False),
+        "bookmarked": marks.get("bookmarked", False),
+        "pinned": found.get("pinned", False),
         "filtered": [],
         "tagged_collections": [],
     }

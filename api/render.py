@@ -11,9 +11,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from api import entities
+from api import entities, status_entities
 from api.config import CLIENT, CONFIG
-from api.entities import Entity
+from api.entities import Entity, StatusParts
+from api.media_entity import attachment
 
 CORE = "core"
 RELATIONSHIPS = "relationships"
@@ -63,12 +64,66 @@ async def accounts(request: web.Request, account_ids: list[int]) -> list[Entity]
 
 
 async def statuses(request: HasApp, viewer: int | None, status_ids: list[int]) -> list[Entity]:
-    """Return the live statuses among `status_ids`, rendered in order."""
+    """Return the live statuses among `status_ids` that `viewer` may see, rendered in order."""
     if not status_ids:
         return []
-    hydrated: list[dict[str, Any]] = await request.app[CLIENT].query(CORE, "statuses", viewer, status_ids)
-    authors = {s["author"]: s["account"] for s in hydrated if s.get("account") is not None}
-    counts = await asyncio.gather(*(account_counts(request, author) for author in authors))
+    client = request.app[CLIENT]
+    hydrated: list[dict[str, Any]] = await client.query(CORE, "statuses", viewer, status_ids, now_ms(request))
+    parts = await status_parts(request, viewer, hydrated)
     config = request.app[CONFIG]
-    rendered = {a: entities.account(config, authors[a], c) for a, c in zip(authors, counts, strict=True)}
-    return [entities.status(config, s, rendered[s["author"]]) for s in hydrated if s["author"] in rendered]
+    return [entities.status(config, s, parts) for s in hydrated if s["author"] in parts.accounts]
+
+
+async def status_parts(request: HasApp, viewer: int | None, hydrated: list[dict[str, Any]]) -> StatusParts:
+    """Render what `hydrated` statuses (and the originals they boost) refer to: one read per kind of thing."""
+    cards = hydrated + [s["reblog"] for s in hydrated if s.get("reblog") is not None]
+    client, config = request.app[CLIENT], request.app[CONFIG]
+    authors = {s["author"]: s["account"] for s in cards if s.get("account") is not None}
+    mentioned_ids = sorted({m for s in cards for m in s.get("mentions", [])})
+    media_ids = sorted({m for s in cards for m in s.get("media", [])})
+    poll_authors = {s["id"]: s["author"] for s in cards if s.get("poll") is not None}
+    follow_counts, mentioned, media, polls = await asyncio.gather(
+        asyncio.gather(*(client.query(RELATIONSHIPS, "counts", author) for author in authors)),
+        client.query(CORE, "accounts_here", mentioned_ids) if mentioned_ids else _nothing(),
+        client.query(CORE, "media", viewer, media_ids) if media_ids else _nothing(),
+        asyncio.gather(*(poll(request, viewer, poll_id, author) for poll_id, author in poll_authors.items())),
+    )
+    return StatusParts(
+        accounts={
+            author: entities.account(config, found, {**counts, "statuses_count": found.get("statuses_count", 0)})
+            for (author, found), counts in zip(authors.items(), follow_counts, strict=True)
+        },
+        mentioned={i: status_entities.mention(config.base_url, a) for i, a in (mentioned or {}).items()},
+        media={int(m["id"]): attachment(m) for m in media or []},
+        polls={int(p["id"]): status_entities.poll(p, signed_in=viewer is not None) for p in polls if p is not None},
+        signed_in=viewer is not None,
+    )
+
+
+async def poll(request: HasApp, viewer: int | None, poll_id: int, author: int) -> dict[str, Any] | None:
+    """Return core's poll as `viewer` sees it; totals a poll hides stay hidden from its author too, as Mastodon's."""
+    client = request.app[CLIENT]
+    found: dict[str, Any] | None = await client.query(CORE, "poll", viewer, poll_id)
+    if found is None or viewer != author or found["expired"]:
+        return found
+    stored = await client.pstate(CORE, "$$polls").get(poll_id)  # core shows the author the totals
+    if stored is None or not stored["hide_totals"]:
+        return found
+    return {**found, "options": [{**option, "votes_count": None} for option in found["options"]]}
+
+
+async def media(request: HasApp, viewer: int | None, media_ids: list[int]) -> dict[int, Entity]:
+    """Return the MediaAttachments among `media_ids` that exist, by id."""
+    if not media_ids:
+        return {}
+    found = await request.app[CLIENT].query(CORE, "media", viewer, media_ids)
+    return {int(m["id"]): attachment(m) for m in found}
+
+
+def now_ms(request: HasApp) -> int:
+    """Return the time by the cluster's clock (a test's FakeClock: mutes and polls expire by it)."""
+    return int(request.app[CLIENT].clock.now_ms())
+
+
+async def _nothing() -> None:
+    return None

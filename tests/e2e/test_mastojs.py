@@ -32,9 +32,7 @@ STEPS = (
 # The one list of steps that need features Tusk lacks (docs/clients.md mirrors it); a step here that
 # passes fails its test, so delete its line when the feature lands.
 EXPECTED_FAILURES = {
-    "post_with_media": "POST /api/v1/statuses does not pass media_ids[] to core yet",
-    "favourite": "no favourites: POST /api/v1/statuses/:id/favourite -> 404",
-    "notification": "needs the favourite; then GET /api/v1/notifications (missing, 404)",
+    "notification": "GET /api/v1/notifications is missing (404)",
 }
 
 
