@@ -1,4 +1,4 @@
-"""The relationships module: follows, follow requests, blocks, mutes, notes and partitioned followers."""
+"""The relationships module: follows, requests, blocks, mutes, notes, endorsements, lists, tags, filters."""
 
 from modules.relationships.module import Relationships
 

@@ -3,42 +3,59 @@
 Every record starts on its actor's task (see `records`). A fact about a pair is written where a reader
 routed by its first account finds it, hopping once to the other account's task for the mirror fact:
 
-    follower's task   $$following, $$requested, $$blocking, $$muting, $$notes
+    follower's task   $$following, $$requested, $$blocking, $$muting, $$notes, $$endorsements, lists
     followee's task   $$followers (follower -> bucket task), $$follow_requests, $$follower_buckets,
-                      $$blocked_by, $$settings
+                      $$blocked_by, $$settings, $$popular; appends to *follow_events
     a bucket's task   $$partitioned_followers[(followee, salt)]
 
 Every write is a put or a remove of a whole fact, so replaying a record (at-least-once) changes nothing;
 the one counter, a bucket's size, moves only when `$$followers` gains or loses the follower on that task.
+Follow events (see `events`) are emitted only where such a check finds the state actually changing.
+When a follow ends on the follower's task (`forget_following`), the endorsement and list memberships
+that required it go in the same commit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from modules.relationships import events, lists
 from modules.relationships.buckets import Bucket, bucket_key, bucket_on, choose_task, next_task, resized, salt_for
+from modules.relationships.endorsements import drop_endorsement, on_endorsements
 from modules.relationships.records import (
     BLOCK_OPS,
+    ENDORSE_OPS,
     FOLLOW_OPS,
+    LIST_OPS,
     MUTE_OPS,
     check_note,
     check_pair,
     merged_options,
     mute_value,
 )
+from modules.relationships.suggestions import follower_count_moved
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
 Record = dict[str, Any]
+ALL_FOLLOWS_OPS = FOLLOW_OPS | ENDORSE_OPS | LIST_OPS
 
 # -- *follows ------------------------------------------------------------------------------------------
 
 
-def on_follows(ctx: StreamContext, record: Record) -> None:
-    """Apply a follow, unfollow, authorize, reject or remove_follower record."""
+def on_follows(ctx: StreamContext, record: Record) -> int | None:
+    """Apply a follow, unfollow, authorize, reject, remove_follower, endorsement or list record."""
+    if record.get("op") in ENDORSE_OPS:
+        on_endorsements(ctx, record)
+        return None
+    if record.get("op") in LIST_OPS:
+        return lists.on_lists(ctx, record)
     actor_first = record.get("op") not in ("authorize", "reject", "remove_follower")
     first, second = ("follower", "followee") if actor_first else ("followee", "follower")
+    if record.get("op") not in FOLLOW_OPS:
+        raise RecordRejected(f"unknown op {record.get('op')!r}: expected one of {sorted(ALL_FOLLOWS_OPS)}")
     actor, other = check_pair(record, first, second, FOLLOW_OPS)
     _FOLLOW_HANDLERS[record["op"]](ctx, actor, other, record)
+    return None
 
 
 def follow(ctx: TopologyContext, follower: int, followee: int, record: Record) -> None:
@@ -72,6 +89,7 @@ def reject(ctx: TopologyContext, followee: int, follower: int, record: Record) -
     """Refuse `follower`'s pending request (on the followee's task)."""
     if not ctx.pstate("$$follow_requests").remove(followee, follower):
         raise RecordRejected(f"account {follower} has no pending follow request to {followee}")
+    events.emit(ctx, events.REJECTED, follower, followee)
     ctx.hop(follower, "request_rejected", [follower, followee])
 
 
@@ -99,7 +117,10 @@ def follow_target(ctx: TopologyContext, payload: list[Any]) -> None:
         return  # a block landed after the follower's task checked: the block wins, nothing was written
     locked = ctx.pstate("$$settings").get(followee, {}).get("locked", False)
     if locked and not ctx.pstate("$$followers").contains(followee, follower):
-        ctx.pstate("$$follow_requests").put(followee, follower, options)
+        requests = ctx.pstate("$$follow_requests")
+        if not requests.contains(followee, follower):
+            events.emit(ctx, events.REQUESTED, follower, followee)
+        requests.put(followee, follower, options)
         ctx.hop(follower, "follow_requested", [follower, followee, options])
     else:
         accept_follower(ctx, followee, follower, options)
@@ -114,6 +135,8 @@ def accept_follower(ctx: TopologyContext, followee: int, follower: int, options:
     ctx.pstate("$$follow_requests").remove(followee, follower)
     ctx.hop(bucket_key(followee, bucket), "partitioned_put", [followee, bucket[1], follower, options])
     ctx.hop(follower, "follow_accepted", [follower, followee, options])
+    if task is None:
+        events.emit(ctx, events.FOLLOWED, follower, followee)
 
 
 def follow_accepted(ctx: TopologyContext, payload: list[Any]) -> None:
@@ -138,14 +161,17 @@ def request_rejected(ctx: TopologyContext, payload: list[int]) -> None:
 def forget_following(ctx: TopologyContext, payload: list[int]) -> None:
     """Drop the follow or request of `follower` to `followee` on the follower's task."""
     follower, followee = payload
-    ctx.pstate("$$following").remove(follower, followee)
+    if ctx.pstate("$$following").remove(follower, followee):
+        drop_endorsement(ctx, follower, followee)
+        lists.drop_member(ctx, follower, followee)
     ctx.pstate("$$requested").remove(follower, followee)
 
 
 def forget_follower(ctx: TopologyContext, payload: list[int]) -> None:
     """Drop `follower` and its request from `followee`'s task and from its bucket."""
     followee, follower = payload
-    ctx.pstate("$$follow_requests").remove(followee, follower)
+    if ctx.pstate("$$follow_requests").remove(followee, follower):
+        events.emit(ctx, events.REQUEST_WITHDRAWN, follower, followee)
     followers = ctx.pstate("$$followers")
     task = followers.get(followee, follower)
     if task is None:
@@ -154,6 +180,7 @@ def forget_follower(ctx: TopologyContext, payload: list[int]) -> None:
     followers.remove(followee, follower)
     ctx.hop(bucket_key(followee, bucket), "partitioned_remove", [followee, bucket[1], follower])
     _put_buckets(ctx, followee, resized(ctx.pstate("$$follower_buckets").get(followee, []), task, -1))
+    events.emit(ctx, events.UNFOLLOWED, follower, followee)
 
 
 # -- partitioned followers -----------------------------------------------------------------------------
@@ -195,6 +222,8 @@ def _bucket(ctx: TopologyContext, followee: int, task: int) -> Bucket:
 
 def _put_buckets(ctx: TopologyContext, followee: int, buckets: list[Bucket]) -> None:
     view = ctx.pstate("$$follower_buckets")
+    before = sum(bucket[2] for bucket in view.get(followee, []))
+    follower_count_moved(ctx, followee, before, sum(bucket[2] for bucket in buckets))
     if buckets:
         view.put(followee, buckets)
     else:
@@ -287,4 +316,5 @@ STEPS = (
     partitioned_remove,
     block_target,
     unblock_target,
+    *lists.STEPS,
 )

@@ -5,8 +5,9 @@ bound, newest first) and `min_id` (exclusive lower bound, the page just above it
 first). The cursor is the other account's id: an order that is stable, needs no second index, and is all
 a client following `Link` headers needs (Mastodon pages by follow row id instead).
 
-Mute expiry needs a clock and queries have none: callers pass `now_ms` (the API passes its request time;
-a topology passes `ctx.time_ms`), and a mute past its expiry reads as not muting.
+Mute expiry: a mute past its `expires_at` reads as not muting. Queries take the time as `now_ms`, by
+default the cluster clock (`ctx.now_ms()`); a topology calling a query passes its `ctx.time_ms`, so a
+replay decides the same way.
 """
 
 from __future__ import annotations
@@ -14,21 +15,22 @@ from __future__ import annotations
 from typing import Any
 
 from modules.relationships.buckets import salt_for
+from modules.relationships.endorsements import ENDORSEMENTS, is_endorsed
 from modules.relationships.records import DEFAULT_OPTIONS, mute_active
-from topology.context import ReadContext
+from topology.context import QueryContext, ReadContext
 
 DEFAULT_PAGE = 40
 MAX_PAGE = 80
 MAX_BUCKET_PAGE = 10_000
 
 
-def relationship(ctx: ReadContext, account: int, other: int, now_ms: int | None = None) -> dict[str, Any]:
-    """Return Mastodon's Relationship of `account` towards `other`."""
+def relationship(ctx: QueryContext, account: int, other: int, now_ms: int | None = None) -> dict[str, Any]:
+    """Return Mastodon's Relationship of `account` towards `other` at `now_ms` (default: the clock)."""
     following = ctx.pstate("$$following").get(account, other)
     requested = ctx.pstate("$$requested").get(account, other)
     options = following or requested or DEFAULT_OPTIONS
     mute = ctx.pstate("$$muting").get(account, other)
-    muting = mute_active(mute, now_ms)
+    muting = mute_active(mute, _now(ctx, now_ms))
     return {
         "id": other,
         "following": following is not None,
@@ -43,14 +45,28 @@ def relationship(ctx: ReadContext, account: int, other: int, now_ms: int | None 
         "requested": requested is not None,
         "requested_by": ctx.pstate("$$follow_requests").contains(account, other),
         "domain_blocking": False,
-        "endorsed": False,
+        "endorsed": is_endorsed(ctx, account, other),
         "note": ctx.pstate("$$notes").get(account, other, ""),
     }
 
 
-def relationships(ctx: ReadContext, account: int, others: list[int], now_ms: int | None = None) -> list[Any]:
+def relationships(ctx: QueryContext, account: int, others: list[int], now_ms: int | None = None) -> list[Any]:
     """Return the Relationship of `account` towards each of `others`, in order."""
-    return [relationship(ctx, account, other, now_ms) for other in others]
+    now = _now(ctx, now_ms)
+    return [relationship(ctx, account, other, now) for other in others]
+
+
+def hidden_accounts(ctx: QueryContext, account: int, others: list[int], now_ms: int | None = None) -> list[int]:
+    """Return those of `others` whose statuses `account` must not be shown: blocked either way or muted."""
+    now = _now(ctx, now_ms)
+    blocking, blocked_by, muting = (ctx.pstate(name) for name in ("$$blocking", "$$blocked_by", "$$muting"))
+    return [
+        other
+        for other in others
+        if blocking.contains(account, other)
+        or blocked_by.contains(account, other)
+        or mute_active(muting.get(account, other), now)
+    ]
 
 
 def counts(ctx: ReadContext, account: int) -> dict[str, int]:
@@ -81,11 +97,16 @@ def blocks(ctx: ReadContext, account: int, *page: Any) -> list[int]:
     return id_page(ctx.pstate("$$blocking"), account, *page)
 
 
-def mutes(ctx: ReadContext, account: int, now_ms: int | None = None, *page: Any) -> list[int]:
+def mutes(ctx: QueryContext, account: int, now_ms: int | None = None, *page: Any) -> list[int]:
     """Return a page of the ids `account` mutes at `now_ms` (expired mutes left out)."""
-    view = ctx.pstate("$$muting")
+    view, now = ctx.pstate("$$muting"), _now(ctx, now_ms)
     ids = id_page(view, account, *page)
-    return [muted for muted in ids if mute_active(view.get(account, muted), now_ms)]
+    return [muted for muted in ids if mute_active(view.get(account, muted), now)]
+
+
+def endorsements(ctx: ReadContext, account: int, *page: Any) -> list[int]:
+    """Return a page of the ids `account` endorses (features on its profile)."""
+    return id_page(ctx.pstate(ENDORSEMENTS), account, *page)
 
 
 def follower_buckets(ctx: ReadContext, followee: int) -> list[dict[str, Any]]:
@@ -138,6 +159,10 @@ def id_page(
 
 def _id(row: Any) -> int:
     return int(row[0] if isinstance(row, tuple) else row)
+
+
+def _now(ctx: QueryContext, now_ms: int | None) -> int:
+    return ctx.now_ms() if now_ms is None else now_ms
 
 
 def _clamp(limit: int, most: int) -> int:

@@ -4,14 +4,31 @@ Depot records (all account ids are ints):
 
     *follows           {"op": "follow", "follower", "followee", "reblogs"?, "notify"?, "languages"?}
                        {"op": "unfollow" | "authorize" | "reject" | "remove_follower", "follower", "followee"}
+                       {"op": "endorse" | "unendorse", "account", "target"}
+                       {"op": "list_create", "owner", "uuid", "title", "replies_policy"?, "exclusive"?} -> id
+                       {"op": "list_update", "owner", "list_id", "title"?, "replies_policy"?, "exclusive"?}
+                       {"op": "list_delete", "owner", "list_id"}
+                       {"op": "list_add" | "list_remove", "owner", "list_id", "accounts": [ids]}
     *account_settings  {"account", "locked": bool}
     *blocks            {"op": "block" | "unblock", "blocker", "blocked"}
     *mutes             {"op": "mute", "muter", "muted", "notifications"?: bool, "duration_s"?: int | None}
                        {"op": "unmute", "muter", "muted"}
     *notes             {"author", "target", "comment": str}   (an empty comment deletes the note)
+    *suggestions       {"op": "dismiss", "account", "target"}
+    *followed_tags     {"op": "follow" | "unfollow", "account", "tag"}
+    *filters           see `filter_records`
 
 `*follows` is partitioned by the account acting: the follower for follow / unfollow, the followee for
-authorize / reject / remove_follower, so every record starts on the task holding the actor's own state.
+authorize / reject / remove_follower, the endorser, the list owner; so every record starts on the task
+holding the actor's own state. Endorsements and lists ride on `*follows` rather than depots of their own
+because they depend on the actor's follows (only a followed account can be endorsed or listed; an
+unfollow drops both): records of one depot partition are applied in order, also by a replay, while two
+depots' partitions may interleave differently on a replay and so rebuild different facts.
+
+The graph topology appends to the internal depot `*follow_events`, on the followee's partition, one
+record per effective change (see `events`):
+
+    {"op": "followed" | "requested" | "unfollowed" | "request_withdrawn" | "rejected", "follower", "followee"}
 """
 
 from __future__ import annotations
@@ -22,6 +39,8 @@ from topology.context import RecordRejected
 
 FOLLOWEE_OPS = frozenset({"authorize", "reject", "remove_follower"})
 FOLLOW_OPS = frozenset({"follow", "unfollow"}) | FOLLOWEE_OPS
+ENDORSE_OPS = frozenset({"endorse", "unendorse"})
+LIST_OPS = frozenset({"list_create", "list_update", "list_delete", "list_add", "list_remove"})
 BLOCK_OPS = frozenset({"block", "unblock"})
 MUTE_OPS = frozenset({"mute", "unmute"})
 MAX_NOTE_CHARS = 2_000
@@ -33,7 +52,15 @@ DEFAULT_OPTIONS: dict[str, Any] = {"reblogs": True, "notify": False, "languages"
 def follows_actor(record: object) -> object:
     """Return the account whose task a `*follows` record starts on."""
     fields = _fields(record)
-    return fields["followee"] if fields.get("op") in FOLLOWEE_OPS else fields["follower"]
+    op = fields.get("op")
+    if op in FOLLOWEE_OPS:
+        return fields["followee"]
+    if op in ENDORSE_OPS:
+        return fields["account"]
+    if op in LIST_OPS:
+        return fields["owner"]
+    # An unknown op still needs a partition: the handler there rejects it with a clear reason.
+    return next((fields[name] for name in ("follower", "owner", "account") if name in fields), None)
 
 
 def field_of(name: str) -> Any:

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cluster.client import Ack
 from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
+from depots.codec import decode_record
 from modules.relationships import Relationships
 
 MODULE = "relationships"
@@ -57,3 +58,27 @@ async def relationship(cluster: InProcessCluster, a: int, b: int, now_ms: int | 
     """The relationship of `a` towards `b`."""
     result: dict[str, Any] = await cluster.query(MODULE, "relationship", a, b, now_ms)
     return result
+
+
+async def append(cluster: InProcessCluster, depot: str, record: dict[str, Any]) -> Any:
+    """Append `record` to a relationships depot, wait until processed, and return the topology's value."""
+    return (await cluster.append(MODULE, depot, record)).value
+
+
+async def follow_events(cluster: InProcessCluster) -> list[tuple[int, dict[str, Any]]]:
+    """Every record of `*follow_events` as `(partition, record)`, partitions in order, offsets in order."""
+    runtime = cluster.runtime(MODULE)
+    spec, log = runtime.depot("*follow_events")
+    events: list[tuple[int, dict[str, Any]]] = []
+    for partition in range(spec.partition_count(runtime.tasks)):
+        for entry in await log.read(partition, 0, 100_000):
+            events.append((partition, cast(dict[str, Any], decode_record(entry.payload))))
+    return events
+
+
+async def event_records(cluster: InProcessCluster) -> list[dict[str, Any]]:
+    """The `*follow_events` records, checking each sits in its followee's partition."""
+    task_of = cluster.runtime(MODULE).task_of
+    found = await follow_events(cluster)
+    assert all(partition == task_of(record["followee"]) for partition, record in found)
+    return [record for _, record in found]
