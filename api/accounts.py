@@ -1,17 +1,16 @@
-"""Accounts: register, verify_credentials, show, lookup, follow / unfollow, statuses, relationships."""
+"""Accounts: register, verify_credentials, show, lookup, statuses (relationships live in `relationships`)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 from aiohttp import web
 
 from api import render
 from api.config import CLIENT, CONFIG, ApiConfig, Route
-from api.entities import relationship
-from api.errors import ApiError, forbidden, not_found, unprocessable
+from api.errors import forbidden, not_found, unprocessable
+from api.lookups import account_or_404, existing, path_id
 from api.oauth import AUTH, issue_token, require, require_user
 from api.pagination import page_params, paged
 from api.params import read_params
@@ -19,9 +18,8 @@ from api.responses import json_response
 from api.scopes import optional
 from cluster.client import ClusterClient
 from modules.auth.passwords import hash_password
-from modules.core.ids import parse
 
-CORE, RELATIONSHIPS = "core", "relationships"
+CORE = "core"
 
 
 def routes() -> list[Route]:
@@ -30,11 +28,8 @@ def routes() -> list[Route]:
         ("POST", "/api/v1/accounts", create),
         ("GET", "/api/v1/accounts/verify_credentials", verify_credentials),
         ("GET", "/api/v1/accounts/lookup", lookup),
-        ("GET", "/api/v1/accounts/relationships", relationships),
         ("GET", "/api/v1/accounts/{id}", show),
         ("GET", "/api/v1/accounts/{id}/statuses", statuses),
-        ("POST", "/api/v1/accounts/{id}/follow", follow),
-        ("POST", "/api/v1/accounts/{id}/unfollow", unfollow),
     ]
 
 
@@ -71,13 +66,13 @@ async def create(request: web.Request) -> web.Response:
 async def verify_credentials(request: web.Request) -> web.Response:
     """GET /api/v1/accounts/verify_credentials: the caller's CredentialAccount."""
     account_id = await require_user(request, "profile", "read:accounts")
-    return _json(await _account_or_404(request, account_id, credential=True))
+    return json_response(await account_or_404(request, account_id, credential=True))
 
 
 async def show(request: web.Request) -> web.Response:
     """GET /api/v1/accounts/:id."""
     await optional(request, "read:accounts")
-    return _json(await _account_or_404(request, _id(request)))
+    return json_response(await account_or_404(request, path_id(request)))
 
 
 async def lookup(request: web.Request) -> web.Response:
@@ -90,66 +85,13 @@ async def lookup(request: web.Request) -> web.Response:
     account_id = await request.app[CLIENT].query(CORE, "account_by_username", username) if username else None
     if account_id is None:
         raise not_found()
-    return _json(await _account_or_404(request, account_id))
-
-
-async def relationships(request: web.Request) -> web.Response:
-    """GET /api/v1/accounts/relationships?id[]=: the caller's Relationship to each."""
-    account_id = await require_user(request, "read:follows")
-    others = [_parse_id(text) for text in (await read_params(request)).strings("id", most=40)]
-    found = await request.app[CLIENT].query(RELATIONSHIPS, "relationships", account_id, others, _now_ms())
-    return json_response([relationship(r) for r in found])
-
-
-async def follow(request: web.Request) -> web.Response:
-    """POST /api/v1/accounts/:id/follow."""
-    return await _follow(request, "follow")
-
-
-async def unfollow(request: web.Request) -> web.Response:
-    """POST /api/v1/accounts/:id/unfollow."""
-    return await _follow(request, "unfollow")
+    return json_response(await account_or_404(request, account_id))
 
 
 async def statuses(request: web.Request) -> web.Response:
     """GET /api/v1/accounts/:id/statuses: the account's public-facing statuses, newest first."""
     await optional(request, "read:statuses")
-    author = _id(request)
+    author = await existing(request)
     page = page_params(await read_params(request))
-    await _account_or_404(request, author)
     ids = await request.app[CLIENT].query(CORE, "author_statuses", author, page.max_id, page.limit)
     return await paged(request, await render.statuses(request, None, page.filter(ids)))
-
-
-async def _follow(request: web.Request, op: str) -> web.Response:
-    follower, followee = await require_user(request, "write:follows"), _id(request)
-    await _account_or_404(request, followee)
-    client = request.app[CLIENT]
-    await client.append(RELATIONSHIPS, "*follows", {"op": op, "follower": follower, "followee": followee})
-    found = await client.query(RELATIONSHIPS, "relationship", follower, followee, _now_ms())
-    return json_response(relationship(found))
-
-
-async def _account_or_404(request: web.Request, account_id: int, *, credential: bool = False) -> dict[str, object]:
-    found = await render.account(request, account_id, credential=credential)
-    if found is None:
-        raise not_found()
-    return found
-
-
-def _id(request: web.Request) -> int:
-    return _parse_id(request.match_info["id"])
-
-
-def _parse_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 19:
-        raise ApiError(404, "Record not found")
-    return parse(text)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _json(body: object) -> web.Response:
-    return json_response(body)

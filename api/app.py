@@ -12,15 +12,21 @@ import logging
 from aiohttp import web
 
 from api import (
+    account_lists,
     accounts,
     announcements,
     apps,
     authorize,
+    credentials,
     custom_emojis,
     discovery,
+    familiar_followers,
+    follow_requests,
     instance,
     oauth,
     preferences,
+    relationships,
+    search,
     statuses,
     streaming,
     timelines,
@@ -34,6 +40,7 @@ from topology.context import RecordRejected
 log = logging.getLogger(__name__)
 
 RESOURCES = (instance, apps, accounts, statuses, timelines, streaming)
+ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"
 METHODS = "GET, POST, PUT, DELETE, PATCH, OPTIONS"
@@ -46,7 +53,7 @@ def build_app(client: ClusterClient, config: ApiConfig | None = None) -> web.App
     app[CONFIG] = config or ApiConfig()
     streaming.install(app)
     routes = []
-    for resource in RESOURCES + DISCOVERY:
+    for resource in RESOURCES + ACCOUNT_RESOURCES + DISCOVERY:
         routes += resource.routes()
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)

@@ -83,7 +83,7 @@ def credential_account(config: ApiConfig, found: dict[str, Any], counts: dict[st
         "language": None,
         "note": found["note"],
         "fields": found["fields"],
-        "follow_requests_count": 0,
+        "follow_requests_count": counts.get("follow_requests_count", 0),
         "hide_collections": None,
         "discoverable": None,
         "indexable": False,
@@ -138,3 +138,18 @@ def status(config: ApiConfig, found: dict[str, Any], author: Entity, *, with_sou
 def relationship(found: dict[str, Any]) -> Entity:
     """Render Mastodon's Relationship from the relationships module's (ids as strings)."""
     return {**found, "id": render(found["id"])}
+
+
+def muted_account(rendered: Entity, expires_at_ms: int | None) -> Entity:
+    """Render Mastodon's MutedAccount: an Account with when its mute ends (None: never)."""
+    return {**rendered, "mute_expires_at": None if expires_at_ms is None else iso(expires_at_ms)}
+
+
+def familiar_followers(account_id: int, accounts: list[Entity]) -> Entity:
+    """Render Mastodon's FamiliarFollowers: who, among the caller's follows, follows `account_id`."""
+    return {"id": render(account_id), "accounts": accounts}
+
+
+def search_results(accounts: list[Entity], statuses: list[Entity], hashtags: list[Entity]) -> Entity:
+    """Render Mastodon's Search (v2)."""
+    return {"accounts": accounts, "statuses": statuses, "hashtags": hashtags}

@@ -82,6 +82,25 @@ class Params:
             raise unprocessable(f"{name} must be a list of at most {most} strings")
         return [str(item) for item in flat]
 
+    def nested(self, name: str) -> Params:
+        """Return the parameters under `name`: form fields `name[key]=`, or a JSON object (or list) `name`."""
+        inner: MultiDict[Any] = MultiDict()
+        value = self._values.get(name)
+        if isinstance(value, dict):
+            inner.extend(value)
+        elif isinstance(value, list):  # a JSON list of objects reads like Rails' indexed hash: "0", "1", ...
+            inner.extend((str(n), item) for n, item in enumerate(value))
+        prefix = f"{name}["
+        for key, item in self._values.items():
+            sub, closed, rest = key[len(prefix) :].partition("]")
+            if key.startswith(prefix) and closed:
+                inner.add(sub + rest, item)  # "name[0][value]" -> "0[value]"
+        return Params(inner)
+
+    def names(self) -> list[str]:
+        """Return the distinct top-level names given, in order (`a[b]` counts as `a`)."""
+        return list(dict.fromkeys(key.partition("[")[0] for key in self._values))
+
 
 async def read_params(request: web.Request) -> Params:
     """Return the query string merged with the body, whatever its content type."""

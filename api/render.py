@@ -44,8 +44,22 @@ async def account(request: web.Request, account_id: int, *, credential: bool = F
     if found is None:
         return None
     counts = await account_counts(request, account_id)
-    render = entities.credential_account if credential else entities.account
-    return render(request.app[CONFIG], found, counts)
+    if not credential:
+        return entities.account(request.app[CONFIG], found, counts)
+    pending = await request.app[CLIENT].pstate(RELATIONSHIPS, "$$follow_requests").size(account_id)
+    return entities.credential_account(request.app[CONFIG], found, {**counts, "follow_requests_count": pending})
+
+
+async def accounts(request: web.Request, account_ids: list[int]) -> list[Entity]:
+    """Return the Accounts among `account_ids` that exist, rendered in order."""
+    if not account_ids:
+        return []
+    found: dict[int, dict[str, Any]] = await request.app[CLIENT].query(CORE, "accounts_here", account_ids)
+    present = [i for i in dict.fromkeys(account_ids) if i in found]
+    counts = await asyncio.gather(*(account_counts(request, i) for i in present))
+    config = request.app[CONFIG]
+    rendered = {i: entities.account(config, found[i], c) for i, c in zip(present, counts, strict=True)}
+    return [rendered[i] for i in account_ids if i in rendered]
 
 
 async def statuses(request: HasApp, viewer: int | None, status_ids: list[int]) -> list[Entity]:

@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     fanout.add_argument("--seconds", type=float, default=30.0, help="how long to post (default: 30)")
     fanout.add_argument("--json", type=Path, help="write the JSON report here")
     fanout.add_argument("--plot", type=Path, help="write a PNG of throughput and latency over time here")
+    depots = which.add_parser("depots", help="the ledger example end to end on one depot storage")
+    depots.add_argument("--depots", default="segment://", help="segment:// (default) or kafka://HOST:PORT[/NAMESPACE]")
+    depots.add_argument("--records", type=int, default=100_000, help="transfers to append (default: 100,000)")
+    depots.add_argument("--json", type=Path, help="write the JSON report here")
     return parser
 
 
@@ -68,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
 
         fanout_report = run_fanout_benchmark(args.profile, args.seconds, plot=args.plot)
         return _emit(fanout_report, args.json, ok=fanout_report["deliveries"] == fanout_report["deliveries_owed"])
+    if args.command == "bench" and args.benchmark == "depots":
+        from benchmarks.depots import run_depots_benchmark
+
+        return _emit(run_depots_benchmark(args.depots, args.records), args.json, ok=True)
     return 2
 
 

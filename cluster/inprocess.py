@@ -7,7 +7,9 @@ Layout of the data directory:
     DATA/<module>/depots/<depot>/p<N>/     segment files of each depot partition
     DATA/<module>/microbatch/<topo>.redo   the last cross-task microbatch's redo record
 
-Reopening a data directory after a crash resumes every topology from its committed offsets.
+Depots live where the `depots` URL says (`cluster.depot_storage`): segment logs in the data directory by
+default, or topics of a Kafka-protocol broker. Reopening a data directory (with the same depots URL) after a
+crash resumes every topology from its committed offsets.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from cluster.acks import AckTracker
 from cluster.client import Ack, AppendResult, ClientPState, ClusterClient, Subscription
 from cluster.clock import Clock, SystemClock
 from cluster.contexts import EmbeddedReadContext
+from cluster.depot_storage import DEFAULT_DEPOTS_URL, open_depot_storage
 from cluster.microbatch_runner import MicrobatchRunner
 from cluster.outputs import DEFAULT_MAX_PENDING, OutputChannel, Outputs
-from cluster.runtime import ModuleRuntime
+from cluster.runtime import ModuleRuntime, check_task_count
 from cluster.stream_runner import StreamRunner
 from cluster.testing import FakeClock, TestControls
 from depots.codec import encode_record
@@ -116,6 +119,7 @@ class InProcessCluster(ClusterClient):
         clock: Clock | None = None,
         store: str = "rocksdb",
         fsync: FsyncPolicy = FsyncPolicy.ALWAYS,
+        depots: str = DEFAULT_DEPOTS_URL,
     ) -> None:
         if store not in ("rocksdb", "memory"):
             raise ValueError(f"store must be 'rocksdb' or 'memory', got {store!r}")
@@ -123,6 +127,7 @@ class InProcessCluster(ClusterClient):
         self.clock: Clock = clock or SystemClock()
         self.store_kind = store
         self.fsync = fsync
+        self.depot_storage = open_depot_storage(depots, self.data_dir, fsync)
         self.runtimes: dict[str, ModuleRuntime] = {}
         self.runners: dict[tuple[str, str], Runner] = {}
         self.acks = AckTracker()
@@ -149,8 +154,10 @@ class InProcessCluster(ClusterClient):
             if other not in self.runtimes:
                 raise DefinitionError(f"module {definition.name!r} mirrors {other!r}: launch {other!r} first")
         directory = self.data_dir / definition.name
+        check_task_count(tasks)
         tasks = _remembered_task_count(directory, tasks)
-        runtime = ModuleRuntime(definition, tasks, directory, self._open_task_store, self.fsync)
+        logs = await self.depot_storage.open_logs(definition, tasks)
+        runtime = ModuleRuntime(definition, tasks, directory, self._open_task_store, logs)
         self.runtimes[definition.name] = runtime
         self.outputs.declare(definition)
         for spec in definition.streams.values():
@@ -217,6 +224,7 @@ class InProcessCluster(ClusterClient):
         self.acks.fail_all(TuskError("cluster closed before the record was processed"))
         for runtime in self.runtimes.values():
             await runtime.close()
+        await self.depot_storage.close()
 
     async def __aenter__(self) -> InProcessCluster:
         return self

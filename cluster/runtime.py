@@ -12,8 +12,7 @@ import msgpack
 
 from depots.declaration import DepotSpec, PartitionerKind
 from depots.errors import UnknownDepotError
-from depots.log import DepotLog, FsyncPolicy
-from depots.segment_log import SegmentLog
+from depots.log import DepotLog
 from pstates.errors import UnknownPStateError
 from pstates.keycodec import Key, encode_key, partition_of
 from pstates.pstate import bind
@@ -51,20 +50,16 @@ class ModuleRuntime:
         tasks: int,
         directory: Path,
         open_task_store: StoreFactory,
-        fsync: FsyncPolicy,
+        logs: dict[str, DepotLog],
     ) -> None:
-        if tasks < 1 or tasks & (tasks - 1):
-            raise ValueError(f"a module runs on a power-of-two number of tasks, got {tasks}")
+        check_task_count(tasks)
         self.definition = definition
         self.name = definition.name
         self.tasks = tasks
         self.directory = directory
         self.stores: list[KVStore] = [open_task_store(self.name, t) for t in range(tasks)]
         self.meta = [store.column(META_COLUMN) for store in self.stores]
-        self.logs: dict[str, DepotLog] = {
-            name: SegmentLog.open(directory / "depots" / file_name_for(name), spec.partition_count(tasks), fsync=fsync)
-            for name, spec in definition.depots.items()
-        }
+        self.logs = logs  # one per declared depot, opened by the cluster's depot storage
         self._owners: dict[str, tuple[TopologySpec, PStateSpec]] = definition.pstate_specs()
         self._committed_views: list[dict[str, Any]] = [{} for _ in range(tasks)]
         self._task_globals: list[dict[str, Any]] = [{} for _ in range(tasks)]
@@ -139,6 +134,12 @@ class ModuleRuntime:
             await log.close()
         for store in self.stores:
             store.close()
+
+
+def check_task_count(tasks: int) -> None:
+    """Refuse a task count that is not a power of two."""
+    if tasks < 1 or tasks & (tasks - 1):
+        raise ValueError(f"a module runs on a power-of-two number of tasks, got {tasks}")
 
 
 def file_name_for(name: str) -> str:

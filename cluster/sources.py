@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cluster.runtime import offset_key
+from depots.errors import LogLayoutError
 from depots.log import DepotLog
 from topology.module import DepotRef, TopologySpec
 
@@ -49,8 +50,21 @@ def assign_sources(
             task = partition % runtime.tasks
             key = offset_key(topology, owner.name, ref.name, partition)
             start = runtime.committed_int(task, key)
+            _check_within_depot(topology, owner.name, ref.name, partition, start, log.durable_end(partition))
             assignments.append(Assignment(task, owner.name, ref.name, partition, log, handler, key, start))
     return assignments
+
+
+def _check_within_depot(topology: str, module: str, depot: str, partition: int, start: int, end: int) -> None:
+    """Refuse to resume past a depot's end: the depot lost records, or is not the one the PStates were built on.
+
+    Resuming would skip the next `start - end` appends silently (their offsets count as consumed).
+    """
+    if start > end:
+        raise LogLayoutError(
+            f"topology {topology} committed offset {start} of {module}/{depot} partition {partition}, but the depot "
+            f"ends at {end}: its storage lost records or is another cluster's (check the depots URL)"
+        )
 
 
 class TopologyRunner:

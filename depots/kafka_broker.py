@@ -67,21 +67,53 @@ async def start_within(settings: BrokerSettings, service: Any, what: str) -> Non
         ) from exc
 
 
-async def ensure_topic(settings: BrokerSettings, topic: str, partitions: int) -> None:
+@dataclass(slots=True, eq=False)
+class BrokerSession:
+    """The connections a process keeps to the broker: admin (topics), fetch client, producer.
+
+    Depot logs share one session; aiokafka batches per topic partition, so logs on distinct topics do not
+    disturb each other's order. A session lives on the event loop that connected it.
+    """
+
+    settings: BrokerSettings
+    admin: Any
+    client: Any
+    producer: Any
+
+    @classmethod
+    async def connect(cls, settings: BrokerSettings) -> BrokerSession:
+        """Start the three connections, or raise `BrokerUnavailableError` after the settings' bound."""
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms
+        )
+        await start_within(settings, admin, "admin client")
+        client, producer = new_client(settings), new_producer(settings)
+        try:
+            await start_within(settings, client, "fetch client")
+            await start_within(settings, producer, "producer")
+        except BaseException:
+            await _close_quietly(client)
+            await admin.close()
+            raise
+        return cls(settings, admin, client, producer)
+
+    async def close(self) -> None:
+        """Stop the producer (after its last acknowledgement), then close the other connections."""
+        await self.producer.stop()
+        await self.client.close()
+        await self.admin.close()
+
+
+async def ensure_topic(session: BrokerSession, topic: str, partitions: int) -> None:
     """Create `topic` with `partitions` partitions, or check that the existing one has that many."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms)
-    await start_within(settings, admin, "admin client")
-    try:
-        response = await admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=_TOPIC_CONFIG)])
-        [(_, error_code, message)] = [tuple(error) for error in response.topic_errors]
-        if error_code == _TOPIC_ALREADY_EXISTS:
-            found = await _partition_count(admin, topic)
-            if found != partitions:
-                raise LogLayoutError(f"topic {topic} has {found} partitions, the depot declares {partitions}")
-        elif error_code != 0:
-            raise BrokerUnavailableError(f"creating topic {topic} failed: error {error_code} {message}")
-    finally:
-        await admin.close()
+    response = await session.admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=_TOPIC_CONFIG)])
+    [(_, error_code, message)] = [tuple(error) for error in response.topic_errors]
+    if error_code == _TOPIC_ALREADY_EXISTS:
+        found = await _partition_count(session.admin, topic)
+        if found != partitions:
+            raise LogLayoutError(f"topic {topic} has {found} partitions, the depot declares {partitions}")
+    elif error_code != 0:
+        raise BrokerUnavailableError(f"creating topic {topic} failed: error {error_code} {message}")
 
 
 def new_producer(settings: BrokerSettings) -> Any:

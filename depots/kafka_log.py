@@ -23,74 +23,26 @@ group, so a partition's batches reach the broker in order (aiokafka keeps one re
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.errors import KafkaError
 
-from depots.errors import LogClosedError, LogFailedError, PartitionOwnershipError
-from depots.kafka_broker import (
-    BrokerSettings,
-    ensure_topic,
-    fetch,
-    high_watermark,
-    new_client,
-    new_producer,
-    start_within,
-)
-from depots.log import AppendReceipt, DepotLog, DurableListener, LogEntry
-
-_log = logging.getLogger(__name__)
+from depots.errors import PartitionOwnershipError
+from depots.group_commit import CacheLimits, GroupCommitLog, GroupPartition, PendingGroup
+from depots.kafka_broker import BrokerSession, BrokerSettings, ensure_topic, fetch, high_watermark
+from depots.log import LogEntry
 
 
-@dataclass(slots=True, eq=False)
-class _Pending:
-    """Records appended to one partition since the flusher last took its group."""
+class _Partition(GroupPartition[PendingGroup]):
+    """One partition: the next offset to assign, the durable end, the pending group and the tail cache.
 
-    base: int
-    entries: list[LogEntry] = field(default_factory=list)
-    futures: list[asyncio.Future[None]] = field(default_factory=list)
+    The cache holds the newest durable entries this process appended, below the durable end.
+    """
 
-
-@dataclass(slots=True, eq=False)
-class _Partition:
-    """One partition: the next offset to assign, the durable end, the pending group and the tail cache."""
-
-    index: int
-    end_offset: int
-    durable_end: int
-    pending: _Pending
-    # The newest durable entries this process appended: [cache_base, cache_base + len(cache)), below durable_end.
-    cache: list[LogEntry] = field(default_factory=list)
-    cache_base: int = 0
-
-    @classmethod
-    def at(cls, index: int, end: int) -> _Partition:
-        """Return a partition whose log ends at `end`."""
-        return cls(index, end, end, _Pending(end), cache_base=end)
-
-    def take_pending(self) -> _Pending:
-        """Hand the pending group to the flusher and start a new one."""
-        pending, self.pending = self.pending, _Pending(self.end_offset)
-        return pending
-
-    def publish(self, group: _Pending, cache_entries: int) -> None:
-        """Mark an acknowledged group durable: resolve its futures and cache its entries."""
-        self.durable_end = max(self.durable_end, group.base + len(group.entries))
-        for future in group.futures:
-            if not future.done():
-                future.set_result(None)
-        if self.cache_base + len(self.cache) == group.base:
-            self.cache += group.entries
-        else:  # a fetch saw the group's records first and reset the cache: restart it at the group
-            self.cache, self.cache_base = list(group.entries), group.base
-        if len(self.cache) > cache_entries:
-            drop = len(self.cache) - cache_entries * 3 // 4  # amortize eviction
-            del self.cache[:drop]
-            self.cache_base += drop
+    def new_pending(self, base: int) -> PendingGroup:
+        """Return an empty pending group starting at `base`."""
+        return PendingGroup(base)
 
     def learn_end(self, high_watermark: int) -> bool:
         """Take a high watermark from the broker; return whether the durable end advanced."""
@@ -101,35 +53,21 @@ class _Partition:
             self.pending.base = high_watermark
         # The cache must stay contiguous: drop it, the broker has what this process did not append.
         self.durable_end = high_watermark
-        self.cache, self.cache_base = [], high_watermark
+        self.cache.reset(high_watermark)
         return True
 
 
-class KafkaDepotLog(DepotLog):
+class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
     """A depot log on one Kafka topic; this process must be the only producer to the partitions it appends to."""
 
-    def __init__(
-        self,
-        settings: BrokerSettings,
-        topic: str,
-        partitions: list[_Partition],
-        producer: Any,
-        client: Any,
-        cache_entries: int,
-    ) -> None:
-        self._settings = settings
+    def __init__(self, session: BrokerSession, topic: str, partitions: list[_Partition], owns_session: bool) -> None:
+        super().__init__(topic, partitions)
+        self._session = session
+        self._settings = session.settings
         self._topic = topic
-        self._parts = partitions
-        self._producer = producer
-        self._client = client
-        self._cache_entries = cache_entries
-        self._listeners: list[DurableListener] = []
-        self._dirty: list[_Partition] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._flush_waiters: list[asyncio.Future[None]] = []
-        self._failure: BaseException | None = None
-        self._closing = False
-        self._closed = False
+        self._producer = session.producer
+        self._client = session.client
+        self._owns_session = owns_session
 
     @classmethod
     async def open(
@@ -140,73 +78,49 @@ class KafkaDepotLog(DepotLog):
         *,
         connect_timeout_s: float = 10.0,
         cache_entries: int = 65_536,
+        cache_bytes: int = 32 << 20,
         fetch_max_bytes: int = 4 << 20,
     ) -> KafkaDepotLog:
-        """Connect (raising `BrokerUnavailableError` after `connect_timeout_s`), create the topic if needed."""
-        if partitions < 1 or cache_entries < 0 or fetch_max_bytes < 1:
-            raise ValueError("partitions and fetch_max_bytes must be positive, cache_entries not negative")
-        settings = BrokerSettings(bootstrap, connect_timeout_s=connect_timeout_s, fetch_max_bytes=fetch_max_bytes)
-        await ensure_topic(settings, topic, partitions)
-        client = new_client(settings)
-        await start_within(settings, client, "fetch client")
-        producer = new_producer(settings)
-        try:
-            await start_within(settings, producer, "producer")
-            ends = [await high_watermark(client, topic, index) for index in range(partitions)]
-        except BaseException:
-            await producer.stop()
-            await client.close()
-            raise
-        parts = [_Partition.at(index, end) for index, end in enumerate(ends)]
-        return cls(settings, topic, parts, producer, client, cache_entries)
+        """Connect (raising `BrokerUnavailableError` after `connect_timeout_s`), create the topic if needed.
 
-    @property
-    def partitions(self) -> int:
-        """Number of partitions."""
-        return len(self._parts)
+        The log owns its connections and closes them with itself; `open_on` shares a session instead.
+        """
+        if fetch_max_bytes < 1:
+            raise ValueError("fetch_max_bytes must be positive")
+        settings = BrokerSettings(bootstrap, connect_timeout_s=connect_timeout_s, fetch_max_bytes=fetch_max_bytes)
+        session = await BrokerSession.connect(settings)
+        try:
+            return await cls.open_on(
+                session, topic, partitions, cache_entries=cache_entries, cache_bytes=cache_bytes, owns_session=True
+            )
+        except BaseException:
+            await session.close()
+            raise
+
+    @classmethod
+    async def open_on(
+        cls,
+        session: BrokerSession,
+        topic: str,
+        partitions: int,
+        *,
+        cache_entries: int = 65_536,
+        cache_bytes: int = 32 << 20,
+        owns_session: bool = False,
+    ) -> KafkaDepotLog:
+        """Open the log of `topic` over a connected session, creating the topic if needed."""
+        if partitions < 1 or cache_entries < 0 or cache_bytes < 0:
+            raise ValueError("partitions must be positive, cache limits not negative")
+        await ensure_topic(session, topic, partitions)
+        ends = [await high_watermark(session.client, topic, index) for index in range(partitions)]
+        limits = CacheLimits(cache_entries, cache_bytes)
+        parts = [_Partition(index, end, limits) for index, end in enumerate(ends)]
+        return cls(session, topic, parts, owns_session)
 
     @property
     def topic(self) -> str:
         """The Kafka topic holding the depot."""
         return self._topic
-
-    def append(self, partition: int, payload: bytes, timestamp_ms: int) -> AppendReceipt:
-        """Assign the next offset of `partition` to `payload` and queue it for the next produce request."""
-        part = self._partition(partition)
-        if self._closing:
-            raise LogClosedError(f"depot log {self._topic} is closed")
-        if self._failure is not None:
-            raise LogFailedError(f"depot log {self._topic} failed: {self._failure}") from self._failure
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        pending = part.pending
-        if not pending.entries:
-            self._dirty.append(part)
-        offset = part.end_offset
-        part.end_offset = offset + 1
-        pending.entries.append(LogEntry(offset, timestamp_ms, payload))
-        pending.futures.append(future)
-        self._ensure_flusher()
-        return AppendReceipt(partition, offset, future)
-
-    async def flush(self) -> None:
-        """Wait until every record appended so far is acknowledged; raise `LogFailedError` if one never will be."""
-        loop = asyncio.get_running_loop()
-        targets = [part.end_offset for part in self._parts]
-        while any(part.durable_end < target for part, target in zip(self._parts, targets, strict=True)):
-            if self._failure is not None:
-                raise LogFailedError(f"depot log {self._topic} failed: {self._failure}") from self._failure
-            self._ensure_flusher()
-            waiter = loop.create_future()
-            self._flush_waiters.append(waiter)
-            await waiter
-
-    def durable_end(self, partition: int) -> int:
-        """One past the last acknowledged offset of `partition`, as this process has seen it (0 when empty)."""
-        return self._partition(partition).durable_end
-
-    def end_offset(self, partition: int) -> int:
-        """The offset the next append to `partition` gets."""
-        return self._partition(partition).end_offset
 
     async def read(self, partition: int, start: int, max_records: int) -> list[LogEntry]:
         """Up to `max_records` durable entries of `partition` from offset `start` on, in order.
@@ -214,16 +128,12 @@ class KafkaDepotLog(DepotLog):
         Recent entries come from the tail cache; others from the broker. A read at or past the known
         durable end asks the broker for its high watermark, so a process that only reads sees new records.
         """
-        part = self._partition(partition)
-        if self._closed:
-            raise LogClosedError(f"depot log {self._topic} is closed")
-        if start < 0:
-            raise ValueError(f"read offset must not be negative, got {start}")
+        part = self._readable(partition, start)
         if max_records <= 0:
             return []
         stop = min(start + max_records, part.durable_end)
-        if part.cache_base <= start < stop <= part.cache_base + len(part.cache):
-            return part.cache[start - part.cache_base : stop - part.cache_base]
+        if part.cache.covers(start, stop):
+            return part.cache.slice(start, stop)
         return await self._read_broker(part, start, max_records)
 
     async def refresh(self, partition: int) -> int:
@@ -232,25 +142,10 @@ class KafkaDepotLog(DepotLog):
         self._learn(part, await high_watermark(self._client, self._topic, partition))
         return part.durable_end
 
-    def add_durable_listener(self, listener: DurableListener) -> None:
-        """Call `listener(partition, durable_end)` each time a partition's durable end advances."""
-        self._listeners.append(listener)
-
-    async def close(self) -> None:
-        """Flush what is pending, then close the broker connections. Idempotent."""
-        self._closing = True
-        with contextlib.suppress(LogFailedError):  # each failed append got the error through its future
-            await self.flush()
-        if not self._closed:
-            self._closed = True
-            await self._producer.stop()
-            await self._client.close()
-
-    def _partition(self, partition: int) -> _Partition:
-        """Return partition `partition`, refusing indexes out of range (negative ones included)."""
-        if not 0 <= partition < len(self._parts):
-            raise IndexError(f"partition {partition} out of range for {len(self._parts)} partitions")
-        return self._parts[partition]
+    async def _release(self) -> None:
+        """Close the broker connections if this log owns them (a shared session is closed by its opener)."""
+        if self._owns_session:
+            await self._session.close()
 
     async def _read_broker(self, part: _Partition, start: int, max_records: int) -> list[LogEntry]:
         """Fetch until `max_records` entries are read or the high watermark is reached."""
@@ -270,27 +165,9 @@ class KafkaDepotLog(DepotLog):
         if part.learn_end(high_watermark):
             self._notify(part.index, part.durable_end)
 
-    def _ensure_flusher(self) -> None:
-        """Start the flusher task unless it is running."""
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
-
-    async def _flush_loop(self) -> None:
-        """Send groups until nothing is pending, then exit (the next append starts a new flusher)."""
-        try:
-            while self._dirty:
-                group = [(part, part.take_pending()) for part in self._dirty]
-                self._dirty = []
-                await self._commit(group)
-                self._wake_flush_waiters()
-        finally:
-            self._flusher = None
-            self._wake_flush_waiters()
-
-    async def _commit(self, group: list[tuple[_Partition, _Pending]]) -> None:
+    async def _commit(self, group: list[tuple[_Partition, PendingGroup]]) -> None:
         """Produce a group, check every acknowledged base offset, then publish it (or fail it and stop)."""
-        if self._failure is not None:
-            self._fail(group, LogFailedError(f"depot log {self._topic} failed: {self._failure}"))
+        if self._fail_if_failed(group):
             return
         sent: list[tuple[_Partition, list[tuple[int, asyncio.Future[Any]]]]] = []
         try:
@@ -304,12 +181,9 @@ class KafkaDepotLog(DepotLog):
                     ack.add_done_callback(_retrieve)  # the group's futures carry the error once
             self._fail(group, exc)
             return
-        for part, pending in group:
-            part.publish(pending, self._cache_entries)
-        for part, _ in group:
-            self._notify(part.index, part.durable_end)
+        self._publish(group)
 
-    async def _send(self, partition: int, pending: _Pending) -> list[tuple[int, asyncio.Future[Any]]]:
+    async def _send(self, partition: int, pending: PendingGroup) -> list[tuple[int, asyncio.Future[Any]]]:
         """Queue one partition's share as record batches; return each batch's first offset and acknowledgement."""
         return [
             (first, await self._producer.send_batch(batch, self._topic, partition=partition))
@@ -328,35 +202,6 @@ class KafkaDepotLog(DepotLog):
                     raise PartitionOwnershipError("unreachable: an empty batch refused a record")
         batch.close()
         yield first, batch
-
-    def _notify(self, partition: int, durable_end: int) -> None:
-        """Call every durable listener; one that raises must not stop the others or the log."""
-        for listener in self._listeners:
-            try:
-                listener(partition, durable_end)
-            except Exception:
-                _log.exception("durable listener %r failed for partition %d", listener, partition)
-
-    def _fail(self, group: list[tuple[_Partition, _Pending]], error: BaseException) -> None:
-        """Fail every future of `group` with `error` and stop the log: its assigned offsets are void now.
-
-        A failed append is "maybe appended", as after a timeout: the broker may hold it all the same.
-        """
-        if self._failure is None:
-            self._failure = error
-            _log.error("depot log %s failed; appends now raise until it is reopened", self._topic, exc_info=error)
-        for _, pending in group:
-            for future in pending.futures:
-                if not future.done():
-                    future.set_exception(error)
-                    future.exception()  # logged once above; an awaiter still gets it
-
-    def _wake_flush_waiters(self) -> None:
-        """Let every waiting `flush` re-check its targets."""
-        waiters, self._flush_waiters = self._flush_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
     def _check_offsets(self, partition: int, batches: list[tuple[int, int]]) -> None:
         """Raise `PartitionOwnershipError` unless each batch landed at the offset this log assigned to it."""

@@ -1,6 +1,6 @@
 """Counts, read from the sets they count (never +1 counters, so retries cannot skew them).
 
-    per status   replies_count     size of `$$replies` (public and unlisted replies, like Mastodon)
+    per status   replies_count     size of `$$counted_replies` (public and unlisted replies, like Mastodon)
                  reblogs_count     size of `$$reblogged_by`
                  favourites_count  size of `$$favourited_by`            all three on the status' task
     per account  statuses_count    `$$author_statuses` (boosts included) minus `$$author_direct_statuses`
@@ -28,7 +28,7 @@ LAST_STATUS_SCAN = 100  # direct statuses skipped looking for the newest other o
 def status_counts(ctx: ReadContext, status_id: int) -> dict[str, int]:
     """Return the counts of `status_id` (on the status' task)."""
     return {
-        "replies_count": int(ctx.pstate("$$replies").size(status_id)),
+        "replies_count": int(ctx.pstate("$$counted_replies").size(status_id)),
         "reblogs_count": int(ctx.pstate("$$reblogged_by").size(status_id)),
         "favourites_count": int(ctx.pstate("$$favourited_by").size(status_id)),
     }

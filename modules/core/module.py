@@ -1,23 +1,37 @@
-"""The core module: accounts, statuses, boosts, favourites and the like, fanout to home timelines, hydration.
+"""The core module: accounts, statuses and what they carry, boosts, favourites and the like, fanout, hydration.
 
     depots     *accounts           register / update (records.py), by lower-cased username or account id
-               *statuses           create / delete, by author
+               *statuses           create / delete / edit / schedule / reschedule / cancel_scheduled, by author
                *reblogs            reblog / unreblog (boosts.py), by account
                *favourites *bookmarks *pins *conversation_mutes   (interactions.py), by account
-               *statuses_with_id   internal: created / deleted statuses, appended on the author's task
+               *media              media metadata create / update, by account
+               *poll_votes         vote, by poll (its status id)
+               *conversations      direct conversations: read / remove, by account
+               *statuses_with_id   internal: created / updated / deleted statuses, appended on the author's task
                *interactions       internal: favourited / unfavourited / reblogged / unreblogged events,
                                    appended on the status' task (notifications consume it)
+               *poll_events        internal: poll_expired, appended on the poll's task
                *fanout_tick        tick depot: keeps throttled fanouts moving
+               *content_tick       tick depot (every `content_tick_ms`): scheduled publication, poll expiry
     topologies accounts (stream)   $$accounts, $$account_by_username, $$account_by_uuid, $$id_clock
                                    (step store_account)
-               statuses (stream)   $$statuses, $$status_by_uuid, $$author_statuses, $$status_id_clock;
-                                   boosts: $$boost_of, $$reblogged_by; status_effects: $$replies,
-                                   $$author_direct_statuses (steps store_status, add_reblog,
-                                   remove_reblog, drop_boost, count_reply)
+               statuses (stream)   $$statuses, $$status_by_uuid, $$author_statuses, $$status_id_clock,
+                                   boosts: $$boost_of, $$reblogged_by; status_effects: $$counted_replies,
+                                   $$author_direct_statuses (steps add_reblog, remove_reblog, drop_boost,
+                                   count_reply);
+                                   $$replies (threads), $$edit_by_uuid, $$status_state, $$status_edits (edits),
+                                   $$media, $$media_by_uuid, $$account_media (media), $$polls, $$poll_votes,
+                                   $$poll_expiry (polls), $$scheduled, $$scheduled_by_uuid, $$scheduled_due
+                                   (scheduled); sources *statuses, *media, *poll_votes, *content_tick
+                                   (status_ops); steps store_status store_reply store_media change_media
+                                   store_poll apply_edit
                interactions (stream) $$favourite_ids, $$account_favourites, $$bookmark_ids,
                                    $$account_bookmarks, $$pin_ids, $$account_pins, $$favourited_by,
                                    $$conversation_mutes, $$interaction_id_clock (steps favourite_target,
                                    unfavourite_target)
+               conversations (stream) $$direct_statuses, $$direct_conversations, $$direct_recent; sources
+                                   *statuses_with_id, *conversations (steps add_to_conversation,
+                                   remove_from_conversation)
                fanout (microbatch) $$fanout_continuations (steps fan_out_bucket, deliver)
     task global home_timelines     timelines.HomeTimelines
     outputs    home_updates        {"status": id, "accounts": [ids]}: one page of home deliveries (fanout)
@@ -27,12 +41,19 @@
                home_timeline; statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
                (routed by status); favourites bookmarks pinned muted_conversation account_stats (routed
                by account); statuses_with_counts_on accounts_with_stats_on (on a given task);
-               statuses_here accounts_here fanout_backlog (every task)
+               statuses_here accounts_here fanout_backlog (every task);
+               context(viewer, id, ancestors?, descendants?, depth?) (routed by id), status_history(id),
+               status_source(id), poll(viewer, id) (routed by id), media(viewer, ids),
+               scheduled_statuses(author, max_id?, limit?), scheduled_status(author, id),
+               direct_conversations(account, max_id?, limit?), direct_conversation(account, id)
 
 Launch `relationships` first: fanout reads its follower buckets, followers and follows (mirrors), and
 interactions and hydration read its blocks, mutes and follows.
 `$$id_clock` is written by the accounts topology only; statuses ids use their own clock PState
-`$$status_id_clock` (one writer per PState), and so do favourite / bookmark / pin ids (`$$interaction_id_clock`).
+`$$status_id_clock` (one writer per PState), which also issues media and scheduled ids (its own key each),
+and favourite / bookmark / pin ids have `$$interaction_id_clock`. Each file's docstring gives its PStates'
+shapes: statuses, status_effects, boosts, interactions, threads, edits, media, polls, scheduled,
+conversations.
 """
 
 from __future__ import annotations
@@ -41,9 +62,25 @@ from functools import partial
 from typing import Any
 
 from depots.declaration import hash_by, internal
-from modules.core import accounts, boosts, counts, hydrate, interactions, queries, status_effects, statuses
+from modules.core import (
+    accounts,
+    boosts,
+    conversations,
+    counts,
+    edits,
+    hydrate,
+    interactions,
+    media,
+    polls,
+    queries,
+    scheduled,
+    status_effects,
+    status_ops,
+    statuses,
+    threads,
+)
 from modules.core.fanout import Fanout
-from modules.core.records import Limits, accounts_key, statuses_key
+from modules.core.records import Limits, accounts_key, field_key, poll_key, statuses_key
 from modules.core.timelines import DEFAULT_CAP, HomeTimelines
 from pstates.schema import Map, SortedMap, SortedSet
 from topology.context import ReadContext
@@ -51,6 +88,7 @@ from topology.module import Module, ModuleBuilder, all_tasks, by_key, on_task
 
 DEFAULT_FANOUT_LIMIT = 5_000
 DEFAULT_TICK_MS = 100
+DEFAULT_CONTENT_TICK_MS = 1_000
 
 
 class Core(Module):
@@ -64,11 +102,13 @@ class Core(Module):
         fanout_limit: int = DEFAULT_FANOUT_LIMIT,
         tick_ms: int = DEFAULT_TICK_MS,
         home_cap: int = DEFAULT_CAP,
+        content_tick_ms: int = DEFAULT_CONTENT_TICK_MS,
     ) -> None:
         self.limits = limits or Limits()
         self.fanout = Fanout(fanout_limit)
         self.tick_ms = tick_ms
         self.home_cap = home_cap
+        self.content_tick_ms = content_tick_ms
 
     def define(self, m: ModuleBuilder) -> None:
         """Declare the depots, the three topologies, the home timelines and the queries."""
@@ -77,12 +117,19 @@ class Core(Module):
         m.depot("*reblogs", hash_by(interactions.account_key))
         m.depot("*statuses_with_id", internal())
         m.tick_depot("*fanout_tick", every_ms=self.tick_ms)
+        m.depot("*media", hash_by(field_key("account")))
+        m.depot("*poll_votes", hash_by(poll_key))
+        m.depot("*conversations", hash_by(field_key("account")))
+        m.depot("*poll_events", internal())
+        m.tick_depot("*content_tick", every_ms=self.content_tick_ms)
         self._define_accounts(m)
         self._define_statuses(m)
         interactions.define(m)
+        self._define_conversations(m)
         self._define_fanout(m)
         m.task_global("home_timelines", self._home_timelines)
         self._define_queries(m)
+        self._define_content_queries(m)
         for output in ("home_updates", "public_updates", "status_deletes"):  # the streaming API's sources
             m.output(output)
 
@@ -102,11 +149,40 @@ class Core(Module):
         topology.pstate("$$author_statuses", Map(int, SortedMap(int, dict)))
         topology.pstate("$$status_id_clock", Map((str, int), int))
         topology.pstate("$$replies", Map(int, SortedSet(int)))
+        topology.pstate("$$counted_replies", Map(int, SortedSet(int)))
         topology.pstate("$$author_direct_statuses", Map(int, SortedSet(int)))
-        topology.source("*statuses", partial(statuses.on_statuses, limits=self.limits))
-        topology.step(statuses.store_status)
+        topology.pstate("$$edit_by_uuid", Map(int, SortedMap(str, int)))
+        topology.pstate("$$status_state", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$status_edits", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$media", Map(int, dict))
+        topology.pstate("$$media_by_uuid", Map(int, SortedMap(str, int)))
+        topology.pstate("$$account_media", Map(int, SortedMap(int)))
+        topology.pstate("$$polls", Map(int, dict))
+        topology.pstate("$$poll_votes", Map(int, SortedMap(int, list)))
+        topology.pstate("$$poll_expiry", Map((str, int), SortedMap((int, int), int)))
+        topology.pstate("$$scheduled", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$scheduled_by_uuid", Map(int, SortedMap(str, int)))
+        topology.pstate("$$scheduled_due", Map((str, int), SortedMap((int, int), int)))
+        topology.source("*statuses", partial(status_ops.on_statuses, limits=self.limits))
+        topology.source("*media", partial(media.on_media, limits=self.limits))
+        topology.source("*poll_votes", status_ops.on_poll_votes)
+        topology.source("*content_tick", partial(status_ops.on_tick, limits=self.limits))
+        for step in (statuses.store_status, threads.store_reply, media.store_media, media.change_media):
+            topology.step(step)
+        topology.step(polls.store_poll)
+        topology.step(edits.apply_edit)
         topology.step(status_effects.count_reply)
         boosts.declare(topology)
+
+    def _define_conversations(self, m: ModuleBuilder) -> None:
+        topology = m.stream("conversations")
+        topology.pstate("$$direct_statuses", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$direct_conversations", Map(int, SortedMap(int, dict)))
+        topology.pstate("$$direct_recent", Map(int, SortedMap(int, int)))
+        topology.source("*statuses_with_id", conversations.on_statuses)
+        topology.source("*conversations", conversations.on_conversations)
+        topology.step(conversations.add_to_conversation)
+        topology.step(conversations.remove_from_conversation)
 
     def _define_fanout(self, m: ModuleBuilder) -> None:
         topology = m.microbatch("fanout")
@@ -140,6 +216,20 @@ class Core(Module):
         for on in (counts.statuses_with_counts_on, counts.accounts_with_stats_on):
             m.query(on.__name__, on, route=on_task())
         m.query("fanout_backlog", queries.fanout_backlog, route=all_tasks(sum))
+
+    def _define_content_queries(self, m: ModuleBuilder) -> None:
+        m.query("context", threads.context, route=by_key(1))
+        m.query("status_history", edits.history, route=by_key())
+        m.query("status_source", edits.source, route=by_key())
+        m.query("poll", polls.poll, route=by_key(1))
+        m.query("media", media.media, route=by_key())
+        for fn in (
+            scheduled.scheduled_statuses,
+            scheduled.scheduled_status,
+            conversations.direct_conversations,
+            conversations.direct_conversation,
+        ):
+            m.query(fn.__name__, fn, route=by_key())
 
     def _home_timelines(self, ctx: ReadContext) -> Any:
         return HomeTimelines(self.home_cap)

@@ -4,23 +4,37 @@
                         "bot"?, "fields"?: [{"name", "value"}]}        partitioned by lower-cased username
                        {"op": "update", "account": id, any of "display_name", "note", "locked", "bot",
                         "fields"}                                       partitioned by account id
-    *statuses          {"op": "create", "author": id, "uuid": str, "text": str, "visibility"?: "public" |
-                        "unlisted" | "private" | "direct", "in_reply_to"?: id, "language"?: str,
-                        "mentions"?: [id]}                              partitioned by author
+    *statuses          {"op": "create", "author": id, "uuid": str, "text": str, "spoiler_text"?: str,
+                        "sensitive"?: bool, "visibility"?: "public" | "unlisted" | "private" | "direct",
+                        "in_reply_to"?: id, "language"?: str, "mentions"?: [id], "media"?: [media id],
+                        "poll"?: {"options": [str], "expires_in": s, "multiple"?, "hide_totals"?}}
+                                                                        partitioned by author
                        {"op": "delete", "author": id, "id": id}
+                       {"op": "edit", "author", "id", "uuid", "text", "spoiler_text"?, "sensitive"?,
+                        "language"?, "media"?, "poll"?}                 (edits.py)
+                       {"op": "schedule", "author", "uuid", "scheduled_at": ms, "params": {create fields}}
+                       {"op": "reschedule", "author", "id", "scheduled_at"}
+                       {"op": "cancel_scheduled", "author", "id"}       (scheduled.py)
     *reblogs           {"op": "reblog", "account": id, "status": id, "visibility"?: "public" | "unlisted" |
                         "private"}  |  {"op": "unreblog", "account", "status"}        partitioned by account
     *favourites        {"op": "favourite" | "unfavourite", "account": id, "status": id}
     *bookmarks         {"op": "bookmark" | "unbookmark", "account": id, "status": id}
     *pins              {"op": "pin" | "unpin", "account": id, "status": id}
     *conversation_mutes {"op": "mute" | "unmute", "account": id, "status": id}   all partitioned by account
+    *media             {"op": "create", "account", "uuid", "type", "url"?, "preview_url"?, "remote_url"?,
+                        "description"?, "focus"?: {"x", "y"}, "meta"?: dict, "blurhash"?}
+                       {"op": "update", "account", "id", "description"?, "focus"?}   by account (media.py)
+    *poll_votes        {"op": "vote", "account", "poll" (or "status"): id, "choices": [index]}   by poll
+    *conversations     {"op": "read" | "remove", "account", "conversation": id}   by account
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
-                       {"op": "create", "status": Delivery, "text": str}
-                       {"op": "delete", "id", "author", "visibility"}
+                       {"op": "create", "status": Delivery, "text": str, "conversation": id}
+                       | {"op": "update", "id", "author", "status": Delivery, "text"}  (after an edit)
+                       | {"op": "delete", "id", "author", "visibility"}
     *interactions      internal, appended on the status' task once per effective change:
                        {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite"}
                        {"op": "reblogged" | "unreblogged", "account", "status", "author", "boost"}
                        ("account" acted on "status" by "author"; "favourite" / "boost": the new row's id)
+    *poll_events       internal, on the poll's task: {"op": "poll_expired", "status", "author", "voters": [id]}
 
 A `Delivery` is what fanout and the home-timeline rebuild need to decide who sees a status, and is also the
 value of `$$author_statuses`: {"id", "author", "visibility", "reply_to" (parent's author or None),
@@ -32,6 +46,7 @@ search) consume `*statuses_with_id` through mirrors.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +71,15 @@ class Limits:
     fields: int = 4
     field_chars: int = 255
     uuid_chars: int = 64
+    media_per_status: int = 4
+    media_description_chars: int = 1_500
+    poll_options: int = 4
+    poll_option_chars: int = 50
+    poll_min_expires_s: int = 300
+    poll_max_expires_s: int = 2_629_746
+    scheduled_total: int = 300
+    scheduled_daily: int = 25
+    schedule_min_ahead_ms: int = 5 * 60_000
 
 
 def accounts_key(record: object) -> object:
@@ -64,6 +88,21 @@ def accounts_key(record: object) -> object:
     if fields.get("op") == "register":
         return str(fields.get("username", "")).lower()
     return fields.get("account")
+
+
+def field_key(name: str) -> Callable[[object], object]:
+    """Return a partitioning function: the record's field `name` (an account, a poll)."""
+
+    def key(record: object) -> object:
+        return _fields(record).get(name)
+
+    return key
+
+
+def poll_key(record: object) -> object:
+    """Return the key a `*poll_votes` record is partitioned by: the poll (its status id)."""
+    fields = _fields(record)
+    return fields.get("poll", fields.get("status"))
 
 
 def statuses_key(record: object) -> object:
@@ -127,12 +166,36 @@ def check_status(record: Record, limits: Limits) -> Record:
     return {
         "author": author,
         "uuid": check_uuid(record.get("uuid"), limits),
-        "text": check_text(record.get("text"), "text", limits.status_chars),
+        **check_content(record, limits),
         "visibility": visibility,
         "in_reply_to": None if reply is None else check_id(reply, "in_reply_to"),
         "language": language,
         "mentions": sorted({check_id(m, "mention") for m in mentions}),
     }
+
+
+def check_content(record: Record, limits: Limits) -> Record:
+    """Return the editable fields of a create or edit: text, spoiler_text, sensitive, media (ids).
+
+    Mastodon counts the spoiler text towards the status' character limit, marks a status with a spoiler
+    text sensitive unless told otherwise, and refuses media beside a poll.
+    """
+    text = check_text(record.get("text"), "text", limits.status_chars)
+    spoiler = check_text(record.get("spoiler_text", ""), "spoiler_text", limits.status_chars)
+    if len(text) + len(spoiler) > limits.status_chars:
+        raise RecordRejected(f"text and spoiler_text are over the limit of {limits.status_chars} characters")
+    sensitive = record.get("sensitive", bool(spoiler))
+    if not isinstance(sensitive, bool):
+        raise RecordRejected(f"sensitive must be a bool, got {sensitive!r}")
+    media = record.get("media", [])
+    if not isinstance(media, list) or len(media) > limits.media_per_status:
+        raise RecordRejected(f"media must be a list of at most {limits.media_per_status} media ids")
+    if len(set(media)) != len(media):
+        raise RecordRejected("media lists an attachment twice")
+    if media and record.get("poll") is not None:
+        raise RecordRejected("a status cannot have both media and a poll")
+    ids = [check_id(m, "media") for m in media]
+    return {"text": text, "spoiler_text": spoiler, "sensitive": sensitive, "media": ids}
 
 
 def check_id(value: object, what: str) -> int:

@@ -2,13 +2,14 @@
 
 Statuses topology PStates kept here (all idempotent: sets and maps, never +1 counters):
 
-    $$replies                parent -> reply ids      on the parent's task; public and unlisted replies only
-                                                      (Mastodon counts only distributable replies)
+    $$counted_replies        parent -> reply ids      on the parent's task; public and unlisted replies only
+                                                      (Mastodon counts only distributable replies; `threads`'
+                                                      `$$replies` holds every reply, for context)
     $$author_direct_statuses author -> direct ids     on the author's task; `statuses_count` leaves them out
 
-Every status carries `thread`: the id of the top of its reply chain (its own id for a status that replies to
-nothing), copied from the parent at creation, so a conversation mute is one set lookup. When conversation
-ids land, mutes can key on them instead.
+Every status carries `conversation`: the id of the top of its reply chain (its own id for a status that
+replies to nothing), copied from the parent at creation (`threads.parent_of`), so a conversation mute is
+one set lookup.
 
 `store_status` calls `on_stored` on the status' own task after writing a status or its tombstone, with
 what was there before. A repeated hop (at-least-once) sees the same status already stored and repeats only
@@ -19,24 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from topology.context import StreamContext, TopologyContext
+from topology.context import TopologyContext
 
 COUNTED_REPLY_VISIBILITIES = ("public", "unlisted")
 
 
-def thread_of(ctx: StreamContext, parent_id: int | None) -> int | None:
-    """Return the thread root of a reply to `parent_id` (None for a status that replies to nothing)."""
-    if parent_id is None:
-        return None
-    parent = ctx.query("core", "status", parent_id)
-    if parent is None:
-        return None  # create rejects a reply to an unknown status anyway
-    return int(parent.get("thread") or parent["id"])
-
-
 def thread_root(status: dict[str, Any]) -> int:
     """Return the thread a status belongs to (its own id when it starts one)."""
-    return int(status.get("thread") or status["id"])
+    return int(status.get("conversation") or status["id"])
 
 
 def on_created(ctx: TopologyContext, delivery: dict[str, Any]) -> None:
@@ -76,9 +67,9 @@ def on_stored(ctx: TopologyContext, previous: dict[str, Any] | None, status: dic
 
 
 def count_reply(ctx: TopologyContext, payload: list[Any]) -> None:
-    """Add or remove a reply in its parent's `$$replies` (on the parent's task)."""
+    """Add or remove a reply in its parent's `$$counted_replies` (on the parent's task)."""
     parent, reply, present = payload
-    replies = ctx.pstate("$$replies")
+    replies = ctx.pstate("$$counted_replies")
     if present:
         replies.add(parent, reply)
     else:

@@ -5,23 +5,28 @@
     $$statuses         id -> status | tombstone      on the id's task (a hop): what `hydrate` reads
     $$status_id_clock  ("statuses", salt) -> last id issued on that task (`ids.task_key`)
 
-A status is {"id", "author", "uuid", "text", "visibility", "in_reply_to", "in_reply_to_account",
-"language", "mentions", "tags", "thread" (its reply chain's root id), "created_at"}, plus for a boost
-"reblog_of" and "reblog_author" (`boosts`); a deleted one becomes {"id", "author", "deleted_at"}.
-`remove_status` is the one way out (delete, unreblog, the boosts of a deleted original), and
-`status_effects` keeps reply counts and boost links in step with both. After the
-writes, the record goes on to `*statuses_with_id` for the fanout microbatch.
+A status is {"id", "author", "uuid", "text", "spoiler_text", "sensitive", "media" (ids), "visibility",
+"in_reply_to", "in_reply_to_account", "conversation" (the id of its reply chain's root), "language",
+"mentions", "tags", "poll" (None, or the status id: polls are keyed by it), "edited_at", "created_at"},
+plus for a boost "reblog_of" and "reblog_author" (`boosts`); a deleted one becomes {"id", "author",
+"deleted_at"}. `remove_status` is the one way out (delete, unreblog, the boosts of a deleted original),
+and `status_effects` keeps reply counts and boost links in step with both. After the writes, the record
+goes on to `*statuses_with_id` for the fanout microbatch. Threads, media, polls, edits and scheduled
+statuses have their own files (`threads`, `media`, `polls`, `edits`, `scheduled`); `status_ops` routes
+every op of `*statuses`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from modules.core import attachments, media, polls, threads
 from modules.core.accounts import issue_id
 from modules.core.delivery import delivery_of
 from modules.core.records import Limits, Record, check_id, check_status
-from modules.core.status_effects import on_created, on_removed, on_stored, thread_of
+from modules.core.status_effects import on_created, on_removed, on_stored
 from modules.core.text import hashtags
+from modules.core.tombstones import is_live as is_live  # re-exported: readers import it from here
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
 
@@ -36,7 +41,11 @@ def on_statuses(ctx: StreamContext, record: Record, limits: Limits) -> int:
 
 
 def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
-    """Store a new status and pass it on to fanout, or return the id a retry of the same request got."""
+    """Store a new status and pass it on to fanout, or return the id a retry of the same request got.
+
+    Everything that can reject the record is checked before the first write (scheduled publication
+    relies on it: it skips a create that became impossible and keeps its other writes).
+    """
     fields = check_status(record, limits)
     author, uuid = fields["author"], fields["uuid"]
     existing = ctx.pstate("$$status_by_uuid").get(author, uuid)
@@ -44,14 +53,18 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
         return int(existing)
     if not ctx.pstate("$$accounts").contains(author):  # the author's account lives on this task
         raise RecordRejected(f"unknown account {author}")
-    reply_to = parent_author(ctx, fields["in_reply_to"])
+    reply_to, conversation = threads.parent_of(ctx, fields["in_reply_to"])
+    poll = polls.check_poll(record.get("poll"), limits)
+    media.check_attachable(ctx, author, fields["media"], None)
     status_id = issue_id(ctx, "statuses", "$$status_id_clock")
     status = {
         "id": status_id,
         **fields,
         "tags": hashtags(fields["text"]),
         "in_reply_to_account": reply_to,
-        "thread": thread_of(ctx, fields["in_reply_to"]) or status_id,
+        "conversation": conversation or status_id,
+        "poll": None if poll is None else status_id,
+        "edited_at": None,
         "created_at": ctx.time_ms,
     }
     delivery = delivery_of(status, reply_to)
@@ -59,7 +72,9 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
     ctx.pstate("$$author_statuses").put(author, status_id, delivery)
     on_created(ctx, delivery)
     ctx.hop(status_id, "store_status", status)
-    ctx.append("*statuses_with_id", {"op": "create", "status": delivery, "text": status["text"]})
+    attachments.store(ctx, status, poll)
+    created = {"op": "create", "status": delivery, "text": status["text"], "conversation": status["conversation"]}
+    ctx.append("*statuses_with_id", created)
     return status_id
 
 
@@ -81,30 +96,17 @@ def remove_status(ctx: TopologyContext, author: int, status_id: int) -> bool:
     authored.remove(author, status_id)
     on_removed(ctx, delivery)
     ctx.hop(status_id, "store_status", {"id": status_id, "author": author, "deleted_at": ctx.time_ms})
+    attachments.release(ctx, author, status_id)
     deleted = {"op": "delete", "id": status_id, "author": author, "visibility": delivery["visibility"]}
     ctx.append("*statuses_with_id", deleted)
     return True
-
-
-def parent_author(ctx: StreamContext, parent_id: int | None) -> int | None:
-    """Return the author of the status replied to, rejecting a reply to an unknown or deleted one."""
-    if parent_id is None:
-        return None
-    parent = ctx.query("core", "status", parent_id)
-    if parent is None:
-        raise RecordRejected(f"unknown status {parent_id}")
-    return int(parent["author"])
 
 
 def store_status(ctx: TopologyContext, status: dict[str, Any]) -> None:
     """Write a status or its tombstone on the task owning its id (a retry writes the same value)."""
     statuses = ctx.pstate("$$statuses")
     current = statuses.get(status["id"])
-    if current is None or "deleted_at" not in current:  # a tombstone is final
+    # A tombstone is final; a retried create must not undo an edit applied since (edits.apply_edit).
+    if current is None or ("deleted_at" in status and "deleted_at" not in current):
         statuses.put(status["id"], status)
         on_stored(ctx, current, status)
-
-
-def is_live(status: dict[str, Any] | None) -> bool:
-    """Whether a `$$statuses` value is a status, not a tombstone or a miss."""
-    return status is not None and "deleted_at" not in status

@@ -1,4 +1,4 @@
-"""The embedded cluster end to end on the ledger example: acks, return values, errors, restarts."""
+"""The cluster end to end on the ledger example, on both runtimes: acks, return values, errors, restarts."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from cluster.client import Ack
-from cluster.inprocess import InProcessCluster, UnknownModuleError, UnknownQueryError
+from cluster.inprocess import UnknownModuleError, UnknownQueryError
 from cluster.testing import FakeClock
 from depots.errors import RecordTooLargeError, UnknownDepotError, UnserializableRecordError
 from modules.examples.ledger import Ledger
 from pstates.errors import PStateWriteError, UnknownPStateError
+from tests.runtimes import Runtime, new_cluster
 from topology.context import RecordRejected
 
 
@@ -22,7 +23,7 @@ def transfer(i: int, account: str = "a", amount: int = 10) -> dict[str, object]:
 
 def test_processed_append_returns_the_stream_topologys_value(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path, store=store_kind, clock=FakeClock()) as cluster:
+        async with new_cluster(tmp_path, store=store_kind, clock=FakeClock()) as cluster:
             await cluster.launch(Ledger(), tasks=4)
             first = await cluster.append("ledger", "*transfers", transfer(1, amount=10))
             second = await cluster.append("ledger", "*transfers", transfer(2, amount=-3))
@@ -39,7 +40,7 @@ def test_processed_append_returns_the_stream_topologys_value(tmp_path: Path, sto
 
 def test_rejected_record_leaves_no_write_and_reaches_the_appender(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path, store=store_kind) as cluster:
+        async with new_cluster(tmp_path, store=store_kind) as cluster:
             await cluster.launch(Ledger(), tasks=2)
             with pytest.raises(RecordRejected, match="transfer of 0"):
                 await cluster.append("ledger", "*transfers", transfer(1, amount=0))
@@ -50,9 +51,9 @@ def test_rejected_record_leaves_no_write_and_reaches_the_appender(tmp_path: Path
     asyncio.run(scenario())
 
 
-def test_bad_input_gets_specific_errors_and_writes_nothing(tmp_path: Path) -> None:
+def test_bad_input_gets_specific_errors_and_writes_nothing(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             runtime = await cluster.launch(Ledger(), tasks=2)
             _, log = runtime.depot("*transfers")
             ends = [log.durable_end(p) for p in range(log.partitions)]
@@ -79,7 +80,7 @@ def test_bad_input_gets_specific_errors_and_writes_nothing(tmp_path: Path) -> No
 
 def test_microbatch_folds_everything_exactly_once(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path, store=store_kind) as cluster:
+        async with new_cluster(tmp_path, store=store_kind) as cluster:
             await cluster.launch(Ledger(), tasks=4)
             cluster.controls.pause("ledger", "totals")
             for i in range(1, 201):
@@ -96,12 +97,12 @@ def test_microbatch_folds_everything_exactly_once(tmp_path: Path, store_kind: st
 
 def test_reopen_resumes_from_committed_offsets(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path, store=store_kind) as cluster:
+        async with new_cluster(tmp_path, store=store_kind) as cluster:
             await cluster.launch(Ledger(), tasks=4)
             for i in range(1, 51):
                 await cluster.append("ledger", "*transfers", transfer(i, f"acct{i % 3}"))
             await cluster.controls.wait_idle()
-        async with InProcessCluster(tmp_path, store=store_kind) as cluster:
+        async with new_cluster(tmp_path, store=store_kind) as cluster:
             await cluster.launch(Ledger(), tasks=4)
             result = await cluster.append("ledger", "*transfers", transfer(51, "acct0"))
             assert result.value == 10 * (len([i for i in range(1, 52) if i % 3 == 0]))
@@ -111,11 +112,11 @@ def test_reopen_resumes_from_committed_offsets(tmp_path: Path, store_kind: str) 
     asyncio.run(scenario())
 
 
-def test_relaunch_with_another_task_count_is_refused(tmp_path: Path) -> None:
+def test_relaunch_with_another_task_count_is_refused(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             await cluster.launch(Ledger(), tasks=4)
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             with pytest.raises(ValueError, match="launched with 4 tasks"):
                 await cluster.launch(Ledger(), tasks=8)
 
@@ -124,7 +125,7 @@ def test_relaunch_with_another_task_count_is_refused(tmp_path: Path) -> None:
 
 def test_append_many_keeps_order_and_returns_every_value(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path, store=store_kind) as cluster:
+        async with new_cluster(tmp_path, store=store_kind) as cluster:
             await cluster.launch(Ledger(), tasks=4)
             results = await cluster.append_many("ledger", "*transfers", [transfer(i, amount=i) for i in range(1, 6)])
             assert [r.value for r in results] == [1, 3, 6, 10, 15]  # one account: one partition, in order
@@ -139,9 +140,9 @@ def test_append_many_keeps_order_and_returns_every_value(tmp_path: Path, store_k
     asyncio.run(scenario())
 
 
-def test_append_many_refuses_every_record_when_one_is_bad(tmp_path: Path) -> None:
+def test_append_many_refuses_every_record_when_one_is_bad(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             runtime = await cluster.launch(Ledger(), tasks=2)
             _, log = runtime.depot("*transfers")
             with pytest.raises(UnserializableRecordError):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 from pathlib import Path
 
 from cluster.client import Ack
-from cluster.inprocess import InProcessCluster
 from cluster.runtime import ModuleRuntime
 from modules.examples.ledger import Ledger
+from tests.runtimes import Runtime, new_cluster
 
 
 def dump_pstates(runtime: ModuleRuntime) -> dict[tuple[int, str], list[tuple[bytes, bytes]]]:
@@ -22,12 +21,12 @@ def dump_pstates(runtime: ModuleRuntime) -> dict[tuple[int, str], list[tuple[byt
     return dump
 
 
-def test_replaying_the_depots_rebuilds_identical_pstates(tmp_path: Path) -> None:
+def test_replaying_the_depots_rebuilds_identical_pstates(tmp_path: Path, runtime: Runtime) -> None:
     live_dir, replay_dir = tmp_path / "live", tmp_path / "replay"
 
     async def live() -> dict[tuple[int, str], list[tuple[bytes, bytes]]]:
         rng = random.Random(3)
-        async with InProcessCluster(live_dir) as cluster:
+        async with new_cluster(live_dir) as cluster:
             runtime = await cluster.launch(Ledger(), tasks=4)
             for i in range(1, 400):
                 record = {"id": i, "account": f"acct{rng.randrange(9)}", "amount": rng.randint(-9, 9) or 1}
@@ -37,15 +36,13 @@ def test_replaying_the_depots_rebuilds_identical_pstates(tmp_path: Path) -> None
             return dump_pstates(runtime)
 
     async def replay() -> dict[tuple[int, str], list[tuple[bytes, bytes]]]:
-        async with InProcessCluster(replay_dir) as cluster:
+        async with new_cluster(replay_dir, depots_of=live_dir) as cluster:
             runtime = await cluster.launch(Ledger(), tasks=4)
             await cluster.controls.wait_idle()
             return dump_pstates(runtime)
 
     expected = asyncio.run(live())
-    # The replay starts from the same depots (offset 0) and no PState at all.
-    shutil.copytree(live_dir / "ledger" / "depots", replay_dir / "ledger" / "depots")
-    shutil.copy(live_dir / "ledger" / "module.meta", replay_dir / "ledger" / "module.meta")
+    # The replay reads the live cluster's depots from offset 0 and starts with no PState at all.
     rebuilt = asyncio.run(replay())
     assert sum(len(rows) for rows in expected.values()) > 400
     assert rebuilt == expected

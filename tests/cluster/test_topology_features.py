@@ -9,11 +9,11 @@ import pytest
 
 from cluster.client import Ack
 from cluster.contexts import EmbeddedReadContext
-from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from depots.declaration import global_partition, hash_by, internal
 from depots.errors import InternalDepotError
 from pstates.schema import Map, SortedSet
+from tests.runtimes import Runtime, new_cluster
 from topology.context import Batch, BatchContext, StepNotFoundError, StreamContext, TopologyContext
 from topology.module import DefinitionError, Module, ModuleBuilder, all_tasks, by_key, on_task
 
@@ -98,7 +98,7 @@ class Reader(Module):
 
 def test_hops_internal_depots_and_task_globals(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path, store=store_kind, clock=FakeClock()) as cluster:
+        async with new_cluster(tmp_path, store=store_kind, clock=FakeClock()) as cluster:
             await cluster.launch(Social(), tasks=4)
             for follower in ("ann", "bob", "cat", "dan"):
                 await cluster.append("social", "*follows", {"follower": follower, "followee": "zoe"})
@@ -115,10 +115,10 @@ def test_hops_internal_depots_and_task_globals(tmp_path: Path, store_kind: str) 
     asyncio.run(scenario())
 
 
-def test_ticks_follow_the_fake_clock(tmp_path: Path) -> None:
+def test_ticks_follow_the_fake_clock(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
         clock = FakeClock()
-        async with InProcessCluster(tmp_path, clock=clock) as cluster:
+        async with new_cluster(tmp_path, clock=clock) as cluster:
             runtime = await cluster.launch(Social(), tasks=2)
 
             def ticks_per_task() -> list[int | None]:
@@ -140,7 +140,7 @@ def test_ticks_follow_the_fake_clock(tmp_path: Path) -> None:
 
 def test_mirror_reads_another_modules_depot_and_pstate(tmp_path: Path, store_kind: str) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path, store=store_kind) as cluster:
+        async with new_cluster(tmp_path, store=store_kind) as cluster:
             with pytest.raises(DefinitionError, match="launch 'social' first"):
                 await cluster.launch(Reader(), tasks=2)
             await cluster.launch(Social(), tasks=4)
@@ -159,9 +159,9 @@ def test_mirror_reads_another_modules_depot_and_pstate(tmp_path: Path, store_kin
     asyncio.run(scenario())
 
 
-def test_pause_holds_records_until_resume(tmp_path: Path) -> None:
+def test_pause_holds_records_until_resume(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             await cluster.launch(Social(), tasks=2)
             cluster.controls.pause("social", "graph")
             await cluster.append("social", "*follows", {"follower": "a", "followee": "b"}, ack=Ack.APPENDED)
@@ -174,7 +174,7 @@ def test_pause_holds_records_until_resume(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_hop_to_an_undeclared_step_is_a_clear_error(tmp_path: Path) -> None:
+def test_hop_to_an_undeclared_step_is_a_clear_error(tmp_path: Path, runtime: Runtime) -> None:
     class Broken(Module):
         name = "broken"
 
@@ -184,7 +184,7 @@ def test_hop_to_an_undeclared_step_is_a_clear_error(tmp_path: Path) -> None:
             s.source("*in", lambda ctx, r: ctx.hop(r, "missing", r))
 
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             await cluster.launch(Broken(), tasks=2)
             with pytest.raises(Exception, match=r"gave up.*no step 'missing'"):
                 await cluster.append("broken", "*in", 1)
@@ -229,9 +229,9 @@ class Heartbeat(Module):
         beats.put(ctx.task, beats.get(ctx.task, 0) + len(batch))
 
 
-def test_ticks_follow_the_system_clock(tmp_path: Path) -> None:
+def test_ticks_follow_the_system_clock(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             runtime = await cluster.launch(Heartbeat(), tasks=2)
             await cluster.controls.wait_processed("heartbeat", "beats", 6, timeout_s=30)
             counts = [runtime.committed_view(t, "$$beats").get(t, 0) for t in range(runtime.tasks)]
@@ -257,10 +257,10 @@ class Routes(Module):
         ctx.now_ms()  # type: ignore[attr-defined]  # deliberately: topologies have no clock
 
 
-def test_on_task_routes_keyword_arguments_and_the_query_clock(tmp_path: Path) -> None:
+def test_on_task_routes_keyword_arguments_and_the_query_clock(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
         clock = FakeClock(start_ms=5_000)
-        async with InProcessCluster(tmp_path, clock=clock) as cluster:
+        async with new_cluster(tmp_path, clock=clock) as cluster:
             await cluster.launch(Routes(), tasks=4)
             assert await cluster.query("routes", "which_task", 3) == "task 3"
             assert await cluster.query("routes", "which_task", 2, label="bucket on") == "bucket on 2"
@@ -274,15 +274,15 @@ def test_on_task_routes_keyword_arguments_and_the_query_clock(tmp_path: Path) ->
     asyncio.run(scenario())
 
 
-def test_a_fake_clock_outlives_the_cluster_that_used_it(tmp_path: Path) -> None:
+def test_a_fake_clock_outlives_the_cluster_that_used_it(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
         clock = FakeClock()
-        async with InProcessCluster(tmp_path, clock=clock) as cluster:
+        async with new_cluster(tmp_path, clock=clock) as cluster:
             await cluster.launch(Social(), tasks=2)
             clock.advance(60_000)
             await cluster.controls.wait_idle()
         clock.advance(60_000)  # the closed cluster no longer ticks (its logs are closed)
-        async with InProcessCluster(tmp_path, clock=clock) as cluster:
+        async with new_cluster(tmp_path, clock=clock) as cluster:
             runtime = await cluster.launch(Social(), tasks=2)
             clock.advance(60_000)
             await cluster.controls.wait_idle()
@@ -291,9 +291,9 @@ def test_a_fake_clock_outlives_the_cluster_that_used_it(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_naming_the_own_module_routes_reads_to_the_owning_task(tmp_path: Path) -> None:
+def test_naming_the_own_module_routes_reads_to_the_owning_task(tmp_path: Path, runtime: Runtime) -> None:
     async def scenario() -> None:
-        async with InProcessCluster(tmp_path) as cluster:
+        async with new_cluster(tmp_path) as cluster:
             runtime = await cluster.launch(Social(), tasks=4)
             for follower in ("ann", "bob", "cat"):
                 await cluster.append("social", "*follows", {"follower": follower, "followee": "zoe"})

@@ -18,7 +18,7 @@ from depots.errors import (
 from depots.kafka_log import KafkaDepotLog
 from depots.log import AppendReceipt, LogEntry
 from tests.depots.support import TIMESTAMP_MS, expected_entry, payload
-from tests.kafka.conftest import free_port
+from tests.tansu import free_port
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from modules.auth import Auth
 from modules.auth.passwords import ScryptCost
+from tests.runtimes import new_cluster
 
 AUTH = "auth"
 CHEAP = ScryptCost(n=2**4)
@@ -18,8 +19,8 @@ CHEAP = ScryptCost(n=2**4)
 
 @asynccontextmanager
 async def launched(path: Path, store_kind: str) -> AsyncIterator[InProcessCluster]:
-    """Yield a cluster running the auth module on `store_kind` storage."""
-    async with InProcessCluster(path, store=store_kind, clock=FakeClock()) as cluster:
+    """Yield a cluster running the auth module on `store_kind` storage, on the test's runtime."""
+    async with new_cluster(path, store=store_kind, clock=FakeClock()) as cluster:
         await cluster.launch(Auth(), tasks=4)
         yield cluster
 

@@ -15,6 +15,7 @@ from cluster.testing import FakeClock
 from modules.core import Core
 from modules.core.timelines import HomeTimelines
 from modules.relationships import Relationships
+from tests.runtimes import new_cluster
 
 CORE = "core"
 RELATIONSHIPS = "relationships"
@@ -24,8 +25,8 @@ RELATIONSHIPS = "relationships"
 async def launched(
     path: Path, store_kind: str, tasks: int = 4, clock: FakeClock | None = None, core: Core | None = None
 ) -> AsyncIterator[InProcessCluster]:
-    """Yield a cluster running relationships, then core (which mirrors it)."""
-    async with InProcessCluster(path, store=store_kind, clock=clock or FakeClock()) as cluster:
+    """Yield a cluster on the active runtime running relationships, then core (which mirrors it)."""
+    async with new_cluster(path, store=store_kind, clock=clock or FakeClock()) as cluster:
         await cluster.launch(Relationships(), tasks=tasks)
         await cluster.launch(core or Core(), tasks=tasks)
         yield cluster

@@ -11,6 +11,7 @@ from cluster.runtime import ModuleRuntime
 from cluster.testing import FakeClock
 from modules.core import Core
 from modules.relationships import Relationships
+from tests.runtimes import new_cluster
 from topology.module import Module
 
 Dump = dict[tuple[int, str], list[tuple[bytes, bytes]]]
@@ -18,10 +19,18 @@ Dump = dict[tuple[int, str], list[tuple[bytes, bytes]]]
 
 @asynccontextmanager
 async def launched_with(
-    path: Path, store_kind: str, *modules: Module, clock: FakeClock | None = None, tasks: int = 4
+    path: Path,
+    store_kind: str,
+    *modules: Module,
+    clock: FakeClock | None = None,
+    tasks: int = 4,
+    depots_of: Path | None = None,
 ) -> AsyncIterator[InProcessCluster]:
-    """Yield a cluster running relationships, core, then `modules` (which mirror core)."""
-    async with InProcessCluster(path, store=store_kind, clock=clock or FakeClock()) as cluster:
+    """Yield a cluster running relationships, core, then `modules` (which mirror core).
+
+    `depots_of`: read the depots of the cluster on that directory (a replay), on either runtime.
+    """
+    async with new_cluster(path, store=store_kind, clock=clock or FakeClock(), depots_of=depots_of) as cluster:
         await cluster.launch(Relationships(), tasks=tasks)
         await cluster.launch(Core(), tasks=tasks)
         for module in modules:

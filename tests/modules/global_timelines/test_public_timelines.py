@@ -167,7 +167,9 @@ def test_replaying_core_statuses_rebuilds_identical_timelines(tmp_path: Path, st
             return dump_pstates(cluster.runtime(MODULE)), await public(cluster, limit=40)
 
     async def replay() -> Any:
-        async with launched_with(replay_dir, store_kind, GlobalTimelines(cap=4), clock=FakeClock()) as cluster:
+        async with launched_with(
+            replay_dir, store_kind, GlobalTimelines(cap=4), clock=FakeClock(), depots_of=live_dir
+        ) as cluster:
             await cluster.controls.wait_idle()
             return dump_pstates(cluster.runtime(MODULE)), await public(cluster, limit=40)
 

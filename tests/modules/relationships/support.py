@@ -13,6 +13,7 @@ from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from depots.codec import decode_record
 from modules.relationships import Relationships
+from tests.runtimes import new_cluster
 
 MODULE = "relationships"
 
@@ -21,8 +22,8 @@ MODULE = "relationships"
 async def launched(
     path: Path, store_kind: str, tasks: int = 4, clock: FakeClock | None = None
 ) -> AsyncIterator[InProcessCluster]:
-    """Yield a cluster running the relationships module."""
-    async with InProcessCluster(path, store=store_kind, clock=clock or FakeClock()) as cluster:
+    """Yield a cluster on the active runtime running the relationships module."""
+    async with new_cluster(path, store=store_kind, clock=clock or FakeClock()) as cluster:
         await cluster.launch(Relationships(), tasks=tasks)
         yield cluster
 

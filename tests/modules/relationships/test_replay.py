@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from cluster.inprocess import InProcessCluster
 from cluster.runtime import ModuleRuntime
 from modules.relationships import Relationships
 from tests.modules.relationships.support import MODULE
+from tests.runtimes import new_cluster
 from topology.context import RecordRejected
 
 Dump = dict[tuple[int, str], list[tuple[bytes, bytes]]]
@@ -102,7 +102,7 @@ def test_replaying_the_depots_rebuilds_identical_pstates(tmp_path: Path, store_k
     live_dir, replay_dir = tmp_path / "live", tmp_path / "replay"
 
     async def live() -> Dump:
-        async with InProcessCluster(live_dir, store=store_kind) as cluster:
+        async with new_cluster(live_dir, store=store_kind) as cluster:
             runtime = await cluster.launch(Relationships(), tasks=4)
             for i, (depot, record) in enumerate(workload(random.Random(5))):
                 ack = Ack.PROCESSED if i % 40 == 0 or "create" in record.get("op", "") else Ack.NONE
@@ -114,14 +114,12 @@ def test_replaying_the_depots_rebuilds_identical_pstates(tmp_path: Path, store_k
             return dump_pstates(runtime)
 
     async def replay() -> Dump:
-        async with InProcessCluster(replay_dir, store=store_kind) as cluster:
+        async with new_cluster(replay_dir, store=store_kind, depots_of=live_dir) as cluster:
             runtime = await cluster.launch(Relationships(), tasks=4)
             await cluster.controls.wait_idle()
             return dump_pstates(runtime)
 
     expected = asyncio.run(live())
-    shutil.copytree(live_dir / MODULE / "depots", replay_dir / MODULE / "depots")
-    shutil.copy(live_dir / MODULE / "module.meta", replay_dir / MODULE / "module.meta")
     rebuilt = asyncio.run(replay())
 
     def rows_of(name: str) -> int:

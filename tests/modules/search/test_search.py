@@ -132,7 +132,9 @@ def test_replaying_core_depots_rebuilds_identical_indexes(tmp_path: Path, store_
             return dump_pstates(cluster.runtime(MODULE)), await cluster.query(MODULE, "accounts", "new")
 
     async def replay() -> Any:
-        async with launched_with(replay_dir, store_kind, Search(), clock=FakeClock(clock.now_ms())) as cluster:
+        async with launched_with(
+            replay_dir, store_kind, Search(), clock=FakeClock(clock.now_ms()), depots_of=live_dir
+        ) as cluster:
             await cluster.controls.wait_idle()
             return dump_pstates(cluster.runtime(MODULE)), await cluster.query(MODULE, "accounts", "new")
 

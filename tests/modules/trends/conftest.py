@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.runtimes import Runtime
+
 
 @pytest.fixture(params=["rocksdb", "memory"])
-def store_kind(request: pytest.FixtureRequest) -> str:
+def store_kind(request: pytest.FixtureRequest, runtime: Runtime) -> str:
     """The PState backend under test."""
     kind: str = request.param
     return kind

