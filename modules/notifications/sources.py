@@ -42,9 +42,11 @@ PAGE = 1_000  # followers read per range call, boosters per query page
 BOOSTERS_PAGE = 80
 
 
-def send(ctx: TopologyContext, kind: str, recipient: int, actor: int, status: int | None, key: str) -> None:
+def send(
+    ctx: TopologyContext, kind: str, recipient: int, actor: int, status: int | None, key: str, thread: int | None = None
+) -> None:
     """Hop a `notify` of `kind` to `recipient`'s task."""
-    payload = timeline.notification_payload(kind, recipient, actor, status, key, ctx.time_ms)
+    payload = timeline.notification_payload(kind, recipient, actor, status, key, ctx.time_ms, thread)
     ctx.hop(recipient, "notify", payload)
 
 
@@ -56,24 +58,24 @@ def retract(ctx: TopologyContext, recipient: int, key: str) -> None:
 def on_statuses(ctx: StreamContext, record: Record) -> None:
     """Notify the mentioned accounts and notify-on-post followers of a new status, boosters of an edit."""
     if record.get("op") == "create":
-        on_created(ctx, record["status"])
+        on_created(ctx, record["status"], record.get("conversation"))
     elif record.get("op") == "update":
         on_updated(ctx, int(record["id"]), int(record["author"]))
 
 
-def on_created(ctx: StreamContext, delivery: Record) -> None:
+def on_created(ctx: StreamContext, delivery: Record, thread: int | None) -> None:
     """Send `mention` and `status` notifications of a created status (boosts notify through interactions)."""
     if delivery.get("reblog_of") is not None:
         return
     author, status = int(delivery["author"]), int(delivery["id"])
     mentions = set(delivery.get("mentions") or [])
     for mentioned in sorted(mentions):
-        send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status))
+        send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status), thread)
     if delivery.get("visibility") == "direct":
         return
     for follower in notify_followers(ctx, author):
         if follower not in mentions:
-            send(ctx, STATUS, follower, author, status, activity_key(STATUS, status))
+            send(ctx, STATUS, follower, author, status, activity_key(STATUS, status), thread)
 
 
 def notify_followers(ctx: TopologyContext, author: int) -> list[int]:

@@ -40,9 +40,12 @@ OUTPUT = "notifications"
 Payload = dict[str, Any]
 
 
-def notification_payload(kind: str, recipient: int, actor: int, status: int | None, key: str, at: int) -> Payload:
-    """Return the payload of a `notify` hop to `recipient`'s task."""
-    return {"recipient": recipient, "type": kind, "account": actor, "status": status, "key": key, "at": at}
+def notification_payload(
+    kind: str, recipient: int, actor: int, status: int | None, key: str, at: int, thread: int | None = None
+) -> Payload:
+    """Return the payload of a `notify` hop to `recipient`'s task (`thread`: the status' thread root, if known)."""
+    payload = {"recipient": recipient, "type": kind, "account": actor, "status": status, "key": key, "at": at}
+    return payload if thread is None else {**payload, "thread": thread}
 
 
 def notification_id(at_ms: int, recipient: int, key: str) -> int:
@@ -124,4 +127,7 @@ def filtered_out(ctx: TopologyContext, payload: Payload) -> bool:
     mute = ctx.pstate("$$muting", module="relationships").get(recipient, actor)
     if mute is not None and mute.get("notifications") and mute_active(mute, payload["at"]):
         return True
-    return status is not None and bool(ctx.query("core", "muted_conversation", recipient, status))
+    if status is None:
+        return False
+    # A new status' thread comes with its record: core may not have committed the status itself yet.
+    return bool(ctx.query("core", "muted_conversation", recipient, status, payload.get("thread")))
