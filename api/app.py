@@ -23,6 +23,8 @@ from api import (
     familiar_followers,
     follow_requests,
     instance,
+    markers,
+    notifications,
     oauth,
     preferences,
     relationships,
@@ -39,7 +41,7 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines, streaming)
+RESOURCES = (instance, apps, accounts, statuses, timelines, notifications, markers, streaming)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search)
 DISCOVERY = (oauth, authorize, discovery, preferences, announcements, custom_emojis)
 EXPOSED = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"

@@ -153,3 +153,41 @@ def familiar_followers(account_id: int, accounts: list[Entity]) -> Entity:
 def search_results(accounts: list[Entity], statuses: list[Entity], hashtags: list[Entity]) -> Entity:
     """Render Mastodon's Search (v2)."""
     return {"accounts": accounts, "statuses": statuses, "hashtags": hashtags}
+
+
+def notification(found: dict[str, Any], account: Entity, status: Entity | None) -> Entity:
+    """Return a Notification from a notifications module value and its rendered account and status."""
+    rendered: Entity = {
+        "id": render(found["id"]),
+        "type": found["type"],
+        "created_at": iso(found["created_at"]),
+        "group_key": found["group_key"],
+        "account": account,
+    }
+    if status is not None:
+        rendered["status"] = status
+    return rendered
+
+
+def notification_group(found: dict[str, Any]) -> Entity:
+    """Return a NotificationGroup (`/api/v2/notifications`) from a notifications module group."""
+    return {
+        "group_key": found["group_key"],
+        "notifications_count": found["notifications_count"],
+        "type": found["type"],
+        "most_recent_notification_id": render(found["most_recent_notification_id"]),
+        "page_min_id": render(found["page_min_id"]),
+        "page_max_id": render(found["page_max_id"]),
+        "latest_page_notification_at": iso(found["latest_page_notification_at"]),
+        "sample_account_ids": [render(account) for account in found["sample_account_ids"]],
+        "status_id": None if found["status"] is None else render(found["status"]),
+    }
+
+
+def marker(found: dict[str, Any]) -> Entity:
+    """Return a Marker from a notifications module marker."""
+    return {
+        "last_read_id": render(found["last_read_id"]),
+        "version": found["version"],
+        "updated_at": iso(found["updated_at"]),
+    }

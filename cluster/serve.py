@@ -23,6 +23,7 @@ from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
 from modules.auth import Auth
 from modules.core import Core
+from modules.notifications import Notifications
 from modules.relationships import Relationships
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 
 
 async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
-    """Launch the modules in dependency order: Relationships, then Core (which mirrors it), then Auth."""
+    """Launch the modules in dependency order: Relationships, Core (which mirrors it), Notifications (both), Auth."""
     await cluster.launch(Relationships(), tasks=tasks)
     await cluster.launch(Core(), tasks=tasks)
+    await cluster.launch(Notifications(), tasks=tasks)
     await cluster.launch(Auth(), tasks=tasks)
 
 
