@@ -175,7 +175,7 @@ def notification_group(found: dict[str, Any]) -> Entity:
         "group_key": found["group_key"],
         "notifications_count": found["notifications_count"],
         "type": found["type"],
-        "most_recent_notification_id": render(found["most_recent_notification_id"]),
+        "most_recent_notification_id": found["most_recent_notification_id"],  # a number in Mastodon's API
         "page_min_id": render(found["page_min_id"]),
         "page_max_id": render(found["page_max_id"]),
         "latest_page_notification_at": iso(found["latest_page_notification_at"]),

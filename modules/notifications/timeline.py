@@ -6,12 +6,14 @@ Every step here runs on the recipient's task (the sources hop there) and writes 
     $$notification_keys   recipient -> activity key -> notification id
     $$notification_groups recipient -> group prefix -> {"bucket": hour, "latest": notification id}
 
-Ids are time-ordered 64-bit ints: the source record's append time in ms, shifted left 22 bits, plus 22
-bits of crc32 of (recipient, activity key). So a retried hop or a replay computes the same id, and ids of
-one recipient only collide if two activities hash alike in the same millisecond (then the later one
-probes upwards). A source record appended twice has another time, but the activity key index finds the
-first notification and the repeat writes nothing. `update` is the one type where a new activity replaces
-the previous one of the same status (core's update events carry no revision to tell edits apart).
+Ids are time-ordered ints: the source record's append time in ms, shifted left 12 bits, plus 12 bits of
+crc32 of (recipient, activity key). So a retried hop or a replay computes the same id, and ids of one
+recipient only collide if two activities hash alike in the same millisecond (then the later one probes
+upwards). 53 bits hold them until 2039: Mastodon's v2 API sends `most_recent_notification_id` as a JSON
+number, which JavaScript clients read exactly only below 2**53. A source record appended twice has another
+time, but the activity key index finds the first notification and the repeat writes nothing. `update` is
+the one type where a new activity replaces the previous one of the same status (core's update events
+carry no revision to tell edits apart).
 
 The timeline is a `SortedMap` with its own cap, not `CappedNewestFirst`: trimming must also drop the
 trimmed notifications' activity keys and group entries, and `min_id` paging reads oldest-first.
@@ -33,7 +35,7 @@ from topology.context import TopologyContext
 
 NOTIFICATIONS = "$$notifications"
 KEYS = "$$notification_keys"
-ID_LOW_BITS = 22
+ID_LOW_BITS = 12
 ID_LOW_MASK = (1 << ID_LOW_BITS) - 1
 OUTPUT = "notifications"
 

@@ -56,6 +56,7 @@ def test_favourites_reblogs_and_follows_group(tmp_path: Path, store_kind: str) -
                 await act(cluster, "favourite", fan, status)
                 clock.advance(1)
             await act(cluster, "reblog", fans[0], status)
+            clock.advance(1)
             for fan in fans[:3]:
                 await follow(cluster, fan, alice)
                 clock.advance(1)
