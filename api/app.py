@@ -31,7 +31,9 @@ from api import (
     followed_tags,
     instance,
     lists,
+    markers,
     media,
+    notifications,
     oauth,
     polls,
     preferences,
@@ -58,7 +60,21 @@ from topology.context import RecordRejected
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (instance, apps, accounts, statuses, timelines, streaming, media, tags, trends, featured_tags, directory)
+RESOURCES = (
+    instance,
+    apps,
+    accounts,
+    statuses,
+    timelines,
+    notifications,
+    markers,
+    streaming,
+    media,
+    tags,
+    trends,
+    featured_tags,
+    directory,
+)
 STATUS_RESOURCES = (status_actions, status_reads, polls, scheduled_statuses, status_lists, conversations)
 ACCOUNT_RESOURCES = (credentials, relationships, account_lists, follow_requests, familiar_followers, search, reports)
 RULE_RESOURCES = (lists, filters, filters_v1, followed_tags, endorsements, suggestions)

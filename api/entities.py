@@ -246,3 +246,41 @@ def trends_link(found: dict[str, Any]) -> Entity:
         "published_at": None,
         "history": found["history"],
     }
+
+
+def notification(found: dict[str, Any], account: Entity, status: Entity | None) -> Entity:
+    """Return a Notification from a notifications module value and its rendered account and status."""
+    rendered: Entity = {
+        "id": render(found["id"]),
+        "type": found["type"],
+        "created_at": iso(found["created_at"]),
+        "group_key": found["group_key"],
+        "account": account,
+    }
+    if status is not None:
+        rendered["status"] = status
+    return rendered
+
+
+def notification_group(found: dict[str, Any]) -> Entity:
+    """Return a NotificationGroup (`/api/v2/notifications`) from a notifications module group."""
+    return {
+        "group_key": found["group_key"],
+        "notifications_count": found["notifications_count"],
+        "type": found["type"],
+        "most_recent_notification_id": found["most_recent_notification_id"],  # a number in Mastodon's API
+        "page_min_id": render(found["page_min_id"]),
+        "page_max_id": render(found["page_max_id"]),
+        "latest_page_notification_at": iso(found["latest_page_notification_at"]),
+        "sample_account_ids": [render(account) for account in found["sample_account_ids"]],
+        "status_id": None if found["status"] is None else render(found["status"]),
+    }
+
+
+def marker(found: dict[str, Any]) -> Entity:
+    """Return a Marker from a notifications module marker."""
+    return {
+        "last_read_id": render(found["last_read_id"]),
+        "version": found["version"],
+        "updated_at": iso(found["updated_at"]),
+    }

@@ -51,7 +51,7 @@ async def account(request: web.Request, account_id: int, *, credential: bool = F
     return entities.credential_account(request.app[CONFIG], found, {**counts, "follow_requests_count": pending})
 
 
-async def accounts(request: web.Request, account_ids: list[int]) -> list[Entity]:
+async def accounts(request: HasApp, account_ids: list[int]) -> list[Entity]:
     """Return the Accounts among `account_ids` that exist, rendered in order."""
     if not account_ids:
         return []

@@ -1,4 +1,4 @@
-"""The streaming hub: core's output events -> the connected clients that should see them.
+"""The streaming hub: core's and notifications' output events -> the connected clients that should see them.
 
 One subscription to core's outputs per process feeds every WebSocket and SSE connection. The hub indexes
 connections by what routes to them: accounts with a `user` stream (a home delivery page of 5,000 accounts
@@ -8,7 +8,8 @@ a viewer, as Mastodon renders stream payloads; each receiving viewer is then fil
 active mutes). Each connection has a bounded queue: a client that falls `max_pending` messages behind is
 disconnected (and counted), so it reconnects and re-fetches with REST rather than silently missing
 statuses; if the hub itself falls behind the cluster (its subscription dropped events), every connection
-is closed for the same reason.
+is closed for the same reason. Notifications (the notifications module's `notifications` output) go to
+the recipient's `user` and `user:notification` connections, rendered for the recipient.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from api import render
+from api import notifications, render
 from api.config import CLIENT
 from cluster.client import OutputEvent, Subscription
 from modules.core.ids import render as render_id
@@ -34,7 +35,7 @@ from modules.relationships.records import mute_active
 
 log = logging.getLogger(__name__)
 
-CORE, RELATIONSHIPS = "core", "relationships"
+CORE, RELATIONSHIPS, NOTIFICATIONS = "core", "relationships", "notifications"
 OUTPUTS = ("home_updates", "public_updates", "status_deletes")
 DEFAULT_MAX_PENDING = 1_000
 PUBLIC_STREAMS = ("public", "public:local", "public:remote", "hashtag", "hashtag:local")
@@ -102,6 +103,8 @@ class StreamingHub:
         self.slow_disconnects = 0  # connections closed because their client fell behind
         self._subscription: Subscription | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._notifications: Subscription | None = None
+        self._notification_pump: asyncio.Task[None] | None = None
         self._seen_dropped = 0
 
     @property
@@ -119,15 +122,27 @@ class StreamingHub:
             log.warning("this cluster runtime publishes no outputs: streaming connections will stay silent")
             return
         self._pump = asyncio.get_running_loop().create_task(self._run())
+        await self._start_notifications()
+
+    async def _start_notifications(self) -> None:
+        """Subscribe to the notifications module's output, if that module runs here."""
+        try:
+            self._notifications = await self._app[CLIENT].subscribe(NOTIFICATIONS, NOTIFICATIONS)
+        except KeyError:  # the runtime's UnknownModuleError: this server runs without notifications
+            log.warning("the notifications module is not launched: no notification events will stream")
+            return
+        self._notification_pump = asyncio.get_running_loop().create_task(self._run_notifications())
 
     async def stop(self) -> None:
         """Unsubscribe, stop routing and close every connection."""
-        if self._subscription is not None:
-            self._subscription.close()
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+        for subscription in (self._subscription, self._notifications):
+            if subscription is not None:
+                subscription.close()
+        for pump in (self._pump, self._notification_pump):
+            if pump is not None:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
         self._close_all()
 
     # -- connections -----------------------------------------------------------------------------------
@@ -184,6 +199,29 @@ class StreamingHub:
                 await self.dispatch(event)
             except Exception:  # one bad event must not stop streaming for everyone
                 log.exception("could not route %s/%s event %r", event.module, event.output, event.value)
+
+    async def _run_notifications(self) -> None:
+        assert self._notifications is not None
+        async for event in self._notifications:
+            try:
+                await self.notify(event.value["account"], event.value["notification"])
+            except Exception:  # one bad event must not stop streaming for everyone
+                log.exception("could not route notification event %r", event.value)
+
+    async def notify(self, account: int, found: dict[str, Any]) -> None:
+        """Send a new notification to the recipient's `user` and `user:notification` connections."""
+        targets = [c for c in self.users.get(account, ()) if ("user",) in c.streams]
+        targets += [c for c in self.streams.get(("user:notification",), ()) if c.account == account]
+        targets = list(dict.fromkeys(targets))  # a connection on both streams gets it once
+        if not targets:
+            return
+        rendered = await notifications.rendered(self, account, [found])
+        if not rendered:
+            return
+        payload = orjson.dumps(rendered[0]).decode()
+        for connection in targets:
+            stream = ["user"] if ("user",) in connection.streams else ["user:notification"]
+            self._send(connection, Message(stream, "notification", payload))
 
     async def dispatch(self, event: OutputEvent) -> None:
         """Route one output event to the connections that should see it."""

@@ -26,6 +26,7 @@ from modules.auth import Auth
 from modules.core import Core
 from modules.global_timelines import GlobalTimelines
 from modules.moderation import Moderation
+from modules.notifications import Notifications
 from modules.relationships import Relationships
 from modules.search import Search
 from modules.trends import Trends
@@ -38,7 +39,7 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 
 
 async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
-    """Launch the modules in dependency order: Relationships, Core (mirrors it), the discovery modules, Auth.
+    """Launch the modules in dependency order: Relationships, Core (mirrors it), then the modules mirroring both.
 
     Global timelines, trends and search mirror core's depots. Core now declares `*interactions`, but
     trends' and search's consumers of it (favourites for trending statuses, favourited statuses in
@@ -46,6 +47,7 @@ async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
     """
     await cluster.launch(Relationships(), tasks=tasks)
     await cluster.launch(Core(), tasks=tasks)
+    await cluster.launch(Notifications(), tasks=tasks)
     await cluster.launch(GlobalTimelines(), tasks=tasks)
     await cluster.launch(Trends(interactions=False), tasks=tasks)
     await cluster.launch(Search(interactions=False), tasks=tasks)

@@ -5,7 +5,7 @@ routed by its first account finds it, hopping once to the other account's task f
 
     follower's task   $$following, $$requested, $$blocking, $$muting, $$notes, $$endorsements, lists
     followee's task   $$followers (follower -> bucket task), $$follow_requests, $$follower_buckets,
-                      $$blocked_by, $$settings, $$popular; appends to *follow_events
+                      $$notify_followers, $$blocked_by, $$settings, $$popular; appends to *follow_events
     a bucket's task   $$partitioned_followers[(followee, salt)]
 
 Every write is a put or a remove of a whole fact, so replaying a record (at-least-once) changes nothing;
@@ -133,6 +133,7 @@ def accept_follower(ctx: TopologyContext, followee: int, follower: int, options:
     bucket = place_follower(ctx, followee) if task is None else _bucket(ctx, followee, task)
     followers.put(followee, follower, bucket[0])
     ctx.pstate("$$follow_requests").remove(followee, follower)
+    index_notify(ctx, followee, follower, options)
     ctx.hop(bucket_key(followee, bucket), "partitioned_put", [followee, bucket[1], follower, options])
     ctx.hop(follower, "follow_accepted", [follower, followee, options])
     if task is None:
@@ -178,10 +179,20 @@ def forget_follower(ctx: TopologyContext, payload: list[int]) -> None:
         return
     bucket = _bucket(ctx, followee, task)
     followers.remove(followee, follower)
+    ctx.pstate("$$notify_followers").remove(followee, follower)
     ctx.hop(bucket_key(followee, bucket), "partitioned_remove", [followee, bucket[1], follower])
     before = ctx.pstate("$$follower_buckets").get(followee, [])
     _put_buckets(ctx, followee, before, resized(before, task, -1))
     events.emit(ctx, events.UNFOLLOWED, follower, followee)
+
+
+def index_notify(ctx: TopologyContext, followee: int, follower: int, options: dict[str, Any]) -> None:
+    """Keep `follower` in `followee`'s notify-on-post set exactly while its follow has `notify` on."""
+    notify_followers = ctx.pstate("$$notify_followers")
+    if options.get("notify"):
+        notify_followers.add(followee, follower)
+    else:
+        notify_followers.remove(followee, follower)
 
 
 # -- partitioned followers -----------------------------------------------------------------------------

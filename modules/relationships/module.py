@@ -16,6 +16,8 @@ paths in `graph` and one file per feature, reads in `queries` and the feature fi
                         $$followers            followee -> follower -> task of the follower's bucket
                         $$follow_requests      followee -> follower -> options   (incoming pending requests)
                         $$follower_buckets     followee -> [[task, salt, count], ...]
+                        $$notify_followers     followee -> sorted set of followers whose follow has notify on
+                                               (notifications' `status` type; kept by accept / forget_follower)
                         $$partitioned_followers (followee, salt) -> follower -> options   (bucket's task)
                         $$settings             account -> {"locked": bool}
                         $$blocking / $$blocked_by  account -> sorted set of accounts
@@ -82,7 +84,13 @@ class Relationships(Module):
         topology.pstate("$$follower_buckets", Map(int, list))
         topology.pstate("$$partitioned_followers", Map((int, int), OPTIONS_MAP))
         topology.pstate("$$settings", Map(int, dict))
-        for name in ("$$blocking", "$$blocked_by", endorsements.ENDORSEMENTS, suggestions.DISMISSED):
+        for name in (
+            "$$blocking",
+            "$$blocked_by",
+            "$$notify_followers",
+            endorsements.ENDORSEMENTS,
+            suggestions.DISMISSED,
+        ):
             topology.pstate(name, Map(int, SortedSet(int)))
         topology.pstate("$$notes", Map(int, SortedMap(int, str)))
         topology.pstate(lists.LISTS, Map(int, SortedMap(int, dict)))

@@ -1,0 +1,68 @@
+"""The notifications module: per-account notification timelines, dismiss / clear, markers, groups.
+
+Launch relationships and core first (this module mirrors both).
+
+    depots     *notification_ops   dismiss / clear / marker, by account (records.py)
+    sources    core *statuses_with_id *interactions *poll_events, relationships *follow_events (sources.py)
+    topology   notifications (stream: Mastodon delivers notifications within a second, and dismiss, clear
+               and markers must be read back by the request that made them)
+                   $$notifications        recipient -> id -> notification, newest `cap` (timeline.py)
+                   $$notification_keys    recipient -> activity key -> id
+                   $$notification_groups  recipient -> group prefix -> {"bucket", "latest"} (grouping.py)
+                   $$follow_requesters    followee -> requesters seen (sources.py)
+                   $$markers              account -> timeline -> marker (ops.py)
+               steps notify, unnotify (on the recipient's task), follow_event (on the followee's task)
+    output     notifications        {"account", "notification"} after each notification commits
+    queries    notifications(account, max_id?, since_id?, min_id?, limit?, types?, exclude_types?,
+               from_account?), notification(account, id), unread_count(account, limit?, types?,
+               exclude_types?), grouped(account, ..., grouped_types?), markers(account, timelines?)
+               all routed by account
+
+Types: mention, status, reblog, favourite, follow, follow_request, poll, update. Writes are idempotent
+(at-least-once stream): one notification per recipient and activity key. Not done: Mastodon 4.3's
+notification policies (filtered requests), and removing notifications of a deleted status (readers drop
+them at hydration).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from depots.declaration import hash_by
+from modules.notifications import ops, queries, sources, timeline
+from modules.notifications.grouping import GROUPS
+from modules.notifications.records import ops_key
+from pstates.schema import Map, SortedMap, SortedSet
+from topology.module import Module, ModuleBuilder, by_key
+
+DEFAULT_CAP = 800
+
+
+class Notifications(Module):
+    """Notification timelines of at most `cap` entries per account."""
+
+    name = "notifications"
+
+    def __init__(self, cap: int = DEFAULT_CAP) -> None:
+        self.cap = cap
+
+    def define(self, m: ModuleBuilder) -> None:
+        """Declare the ops depot, the notifications stream topology, its output and the queries."""
+        m.depot("*notification_ops", hash_by(ops_key))
+        topology = m.stream("notifications")
+        topology.pstate(timeline.NOTIFICATIONS, Map(int, SortedMap(int, dict)))
+        topology.pstate(timeline.KEYS, Map(int, SortedMap(str, int)))
+        topology.pstate(GROUPS, Map(int, SortedMap(str, dict)))
+        topology.pstate(sources.REQUESTERS, Map(int, SortedSet(int)))
+        topology.pstate(ops.MARKERS, Map(int, SortedMap(str, dict)))
+        topology.source("*statuses_with_id", sources.on_statuses, module="core")
+        topology.source("*interactions", sources.on_interactions, module="core")
+        topology.source("*poll_events", sources.on_poll_events, module="core")
+        topology.source("*follow_events", sources.on_follow_events, module="relationships")
+        topology.source("*notification_ops", ops.on_ops)
+        topology.step(partial(timeline.notify, cap=self.cap), "notify")
+        topology.step(timeline.unnotify)
+        topology.step(sources.follow_event)
+        m.output(timeline.OUTPUT)
+        for fn in (queries.notifications, queries.notification, queries.unread_count, queries.grouped, ops.markers):
+            m.query(fn.__name__, fn, route=by_key())

@@ -1,0 +1,152 @@
+"""What makes a notification: handlers of core's and relationships' depots, each hopping to the recipients.
+
+    core *statuses_with_id      create: `mention` to each mentioned account; `status` to followers with
+                                notify on (not for boosts or direct statuses, nor to someone mentioned);
+                                update: `update` to every account that boosted the status
+    core *interactions          favourited / reblogged: `favourite` / `reblog` to the status' author;
+                                unfavourited / unreblogged remove it (Mastodon destroys a favourite's or
+                                a boost's notification with it)
+    core *poll_events           poll_expired: `poll` to the author and to every voter
+    relationships *follow_events  on the followee's task (`follow_event` step): requested -> `follow_request`;
+                                followed -> `follow`, unless it authorizes a request seen here (Mastodon
+                                then only drops the request's notification); unfollowed removes `follow`;
+                                request_withdrawn / rejected remove `follow_request`
+
+`$$follow_requesters` (followee -> accounts whose pending request this module saw, kept while the
+request or the follow it became lasts) tells an authorization from a plain follow, also on a retry.
+A deleted status keeps its notifications here; readers drop the ones whose status is gone when they
+hydrate (Mastodon deletes them with the status).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modules.notifications import timeline
+from modules.notifications.records import (
+    FAVOURITE,
+    FOLLOW,
+    FOLLOW_REQUEST,
+    MENTION,
+    POLL,
+    REBLOG,
+    STATUS,
+    UPDATE,
+    activity_key,
+)
+from topology.context import StreamContext, TopologyContext
+
+Record = dict[str, Any]
+REQUESTERS = "$$follow_requesters"
+PAGE = 1_000  # followers read per range call, boosters per query page
+BOOSTERS_PAGE = 80
+
+
+def send(
+    ctx: TopologyContext, kind: str, recipient: int, actor: int, status: int | None, key: str, thread: int | None = None
+) -> None:
+    """Hop a `notify` of `kind` to `recipient`'s task."""
+    payload = timeline.notification_payload(kind, recipient, actor, status, key, ctx.time_ms, thread)
+    ctx.hop(recipient, "notify", payload)
+
+
+def retract(ctx: TopologyContext, recipient: int, key: str) -> None:
+    """Hop an `unnotify` of activity `key` to `recipient`'s task."""
+    ctx.hop(recipient, "unnotify", {"recipient": recipient, "key": key})
+
+
+def on_statuses(ctx: StreamContext, record: Record) -> None:
+    """Notify the mentioned accounts and notify-on-post followers of a new status, boosters of an edit."""
+    if record.get("op") == "create":
+        on_created(ctx, record["status"], record.get("conversation"))
+    elif record.get("op") == "update":
+        on_updated(ctx, int(record["id"]), int(record["author"]))
+
+
+def on_created(ctx: StreamContext, delivery: Record, thread: int | None) -> None:
+    """Send `mention` and `status` notifications of a created status (boosts notify through interactions)."""
+    if delivery.get("reblog_of") is not None:
+        return
+    author, status = int(delivery["author"]), int(delivery["id"])
+    mentions = set(delivery.get("mentions") or [])
+    for mentioned in sorted(mentions):
+        send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status), thread)
+    if delivery.get("visibility") == "direct":
+        return
+    for follower in notify_followers(ctx, author):
+        if follower not in mentions:
+            send(ctx, STATUS, follower, author, status, activity_key(STATUS, status), thread)
+
+
+def notify_followers(ctx: TopologyContext, author: int) -> list[int]:
+    """Return the followers of `author` whose follow asks to be notified of new posts."""
+    view = ctx.pstate("$$notify_followers", module="relationships")
+    found: list[int] = []
+    while True:
+        page = view.range(author, found[-1] + 1 if found else None, None, limit=PAGE)
+        found.extend(page)
+        if len(page) < PAGE:
+            return found
+
+
+def on_updated(ctx: StreamContext, status: int, author: int) -> None:
+    """Send `update` to every account that boosted the edited status."""
+    max_id: int | None = None
+    while True:
+        page = ctx.query("core", "reblogged_by", status, max_id, BOOSTERS_PAGE)
+        for _, booster in page:
+            send(ctx, UPDATE, int(booster), author, status, activity_key(UPDATE, status))
+        if len(page) < BOOSTERS_PAGE:
+            return
+        max_id = int(page[-1][0])
+
+
+def on_interactions(ctx: StreamContext, record: Record) -> None:
+    """Send or retract a `favourite` or `reblog` notification to the status' author."""
+    author, account, status = record.get("author"), record.get("account"), record.get("status")
+    if author is None or account is None or status is None:
+        return  # the status was gone when it was unfavourited: nothing to address
+    op = record.get("op")
+    kind = FAVOURITE if op in ("favourited", "unfavourited") else REBLOG
+    key = activity_key(kind, int(status), int(account))
+    if op in ("favourited", "reblogged"):
+        send(ctx, kind, int(author), int(account), int(status), key)
+    elif op in ("unfavourited", "unreblogged"):
+        retract(ctx, int(author), key)
+
+
+def on_poll_events(ctx: StreamContext, record: Record) -> None:
+    """Send `poll` to a closed poll's author and voters."""
+    if record.get("op") != "poll_expired":
+        return
+    author, status = int(record["author"]), int(record["status"])
+    for recipient in sorted({author, *record.get("voters", [])}):
+        send(ctx, POLL, int(recipient), author, status, activity_key(POLL, status))
+
+
+def on_follow_events(ctx: StreamContext, record: Record) -> None:
+    """Pass a follow event to the followee's task, where its requesters are known."""
+    ctx.hop(record["followee"], "follow_event", {**record, "at": ctx.time_ms})
+
+
+def follow_event(ctx: TopologyContext, event: Record) -> None:
+    """Turn one follow event into a notification written or removed (on the followee's task)."""
+    op, follower, followee = event["op"], int(event["follower"]), int(event["followee"])
+    requesters = ctx.pstate(REQUESTERS)
+    follow_key, request_key = activity_key(FOLLOW, follower), activity_key(FOLLOW_REQUEST, follower)
+    if op == "requested":
+        requesters.add(followee, follower)
+        payload = timeline.notification_payload(FOLLOW_REQUEST, followee, follower, None, request_key, event["at"])
+        ctx.hop(followee, "notify", payload)
+    elif op == "followed":
+        if requesters.contains(followee, follower):  # an authorized request: no `follow` notification
+            retract(ctx, followee, request_key)
+        else:
+            payload = timeline.notification_payload(FOLLOW, followee, follower, None, follow_key, event["at"])
+            ctx.hop(followee, "notify", payload)
+    elif op == "unfollowed":
+        requesters.remove(followee, follower)
+        retract(ctx, followee, follow_key)
+    elif op in ("request_withdrawn", "rejected"):
+        requesters.remove(followee, follower)
+        retract(ctx, followee, request_key)

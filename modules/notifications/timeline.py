@@ -1,0 +1,135 @@
+"""Per-recipient notification timelines: the `notify` / `unnotify` steps, filtering, ids, the cap.
+
+Every step here runs on the recipient's task (the sources hop there) and writes only the recipient's keys:
+
+    $$notifications       recipient -> notification id -> notification (see `records`), newest `cap` kept
+    $$notification_keys   recipient -> activity key -> notification id
+    $$notification_groups recipient -> group prefix -> {"bucket": hour, "latest": notification id}
+
+Ids are time-ordered ints: the source record's append time in ms, shifted left 12 bits, plus 12 bits of
+crc32 of (recipient, activity key). So a retried hop or a replay computes the same id, and ids of one
+recipient only collide if two activities hash alike in the same millisecond (then the later one probes
+upwards). 53 bits hold them until 2039: Mastodon's v2 API sends `most_recent_notification_id` as a JSON
+number, which JavaScript clients read exactly only below 2**53. A source record appended twice has another
+time, but the activity key index finds the first notification and the repeat writes nothing. `update` is
+the one type where a new activity replaces the previous one of the same status (core's update events
+carry no revision to tell edits apart).
+
+The timeline is a `SortedMap` with its own cap, not `CappedNewestFirst`: trimming must also drop the
+trimmed notifications' activity keys and group entries, and `min_id` paging reads oldest-first.
+
+Filtering follows Mastodon's NotifyService: nothing from oneself (except poll results), nor from an
+account the recipient blocks, nor one it mutes with `notifications: true` (expiry read against the
+source record's time), nor about a status whose conversation the recipient muted.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from modules.notifications import grouping
+from modules.notifications.records import POLL, UPDATE
+from modules.relationships.records import mute_active
+from topology.context import TopologyContext
+
+NOTIFICATIONS = "$$notifications"
+KEYS = "$$notification_keys"
+ID_LOW_BITS = 12
+ID_LOW_MASK = (1 << ID_LOW_BITS) - 1
+OUTPUT = "notifications"
+
+Payload = dict[str, Any]
+
+
+def notification_payload(
+    kind: str, recipient: int, actor: int, status: int | None, key: str, at: int, thread: int | None = None
+) -> Payload:
+    """Return the payload of a `notify` hop to `recipient`'s task (`thread`: the status' thread root, if known)."""
+    payload = {"recipient": recipient, "type": kind, "account": actor, "status": status, "key": key, "at": at}
+    return payload if thread is None else {**payload, "thread": thread}
+
+
+def notification_id(at_ms: int, recipient: int, key: str) -> int:
+    """Return the time-ordered id of the notification of activity `key` for `recipient` at `at_ms`."""
+    return (at_ms << ID_LOW_BITS) | (zlib.crc32(f"{recipient}/{key}".encode()) & ID_LOW_MASK)
+
+
+def notify(ctx: TopologyContext, payload: Payload, cap: int) -> None:
+    """Store one notification for its recipient unless filtered out or already there (on its task)."""
+    recipient, key = payload["recipient"], payload["key"]
+    base_id = notification_id(payload["at"], recipient, key)
+    existing = ctx.pstate(KEYS).get(recipient, key)
+    if existing is not None:
+        if existing == base_id or payload["type"] != UPDATE:
+            return  # a retry, or a repeat of the same activity
+        remove_notification(ctx, recipient, existing)
+    if filtered_out(ctx, payload):
+        return
+    timeline = ctx.pstate(NOTIFICATIONS)
+    new_id = base_id
+    while timeline.contains(recipient, new_id):
+        new_id += 1
+    value = {
+        "id": new_id,
+        "type": payload["type"],
+        "account": payload["account"],
+        "status": payload["status"],
+        "created_at": payload["at"],
+        "group_key": grouping.assign(ctx, recipient, payload, new_id),
+        "key": key,
+    }
+    timeline.put(recipient, new_id, value)
+    ctx.pstate(KEYS).put(recipient, key, new_id)
+    trim(ctx, recipient, cap)
+    ctx.emit(OUTPUT, {"account": recipient, "notification": value})
+
+
+def unnotify(ctx: TopologyContext, payload: Payload) -> None:
+    """Remove the recipient's notification of activity `key`, if any (an unfavourite, an unfollow...)."""
+    found = ctx.pstate(KEYS).get(payload["recipient"], payload["key"])
+    if found is not None:
+        remove_notification(ctx, payload["recipient"], found)
+
+
+def remove_notification(ctx: TopologyContext, recipient: int, notification: int) -> bool:
+    """Remove one notification with its activity key and group entry; return whether it existed."""
+    timeline = ctx.pstate(NOTIFICATIONS)
+    value = timeline.get(recipient, notification)
+    if value is None:
+        return False
+    timeline.remove(recipient, notification)
+    ctx.pstate(KEYS).remove(recipient, value["key"])
+    grouping.forget(ctx, recipient, value)
+    return True
+
+
+def clear(ctx: TopologyContext, recipient: int) -> None:
+    """Remove every notification of `recipient` with its indexes."""
+    for name in (NOTIFICATIONS, KEYS, grouping.GROUPS):
+        ctx.pstate(name).delete(recipient)
+
+
+def trim(ctx: TopologyContext, recipient: int, cap: int) -> None:
+    """Drop the recipient's oldest notifications beyond `cap`."""
+    timeline = ctx.pstate(NOTIFICATIONS)
+    excess = timeline.size(recipient) - cap
+    if excess > 0:
+        for notification, _ in timeline.range(recipient, limit=excess):
+            remove_notification(ctx, recipient, notification)
+
+
+def filtered_out(ctx: TopologyContext, payload: Payload) -> bool:
+    """Whether Mastodon would drop this notification: self, blocked, muted, muted conversation."""
+    recipient, actor, status = payload["recipient"], payload["account"], payload["status"]
+    if actor == recipient:
+        return bool(payload["type"] != POLL)  # a poll's author hears that its poll ended
+    if ctx.pstate("$$blocking", module="relationships").contains(recipient, actor):
+        return True
+    mute = ctx.pstate("$$muting", module="relationships").get(recipient, actor)
+    if mute is not None and mute.get("notifications") and mute_active(mute, payload["at"]):
+        return True
+    if status is None:
+        return False
+    # A new status' thread comes with its record: core may not have committed the status itself yet.
+    return bool(ctx.query("core", "muted_conversation", recipient, status, payload.get("thread")))
