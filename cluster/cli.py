@@ -18,6 +18,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
 
+    worker = commands.add_parser("worker", help="run one worker of the distributed runtime (docs/kafka.md)")
+    worker.add_argument("--broker", required=True, help="kafka://HOST:PORT[/NAMESPACE]")
+    worker.add_argument("--data", type=Path, required=True, help="data directory (shared by the workers)")
+    worker.add_argument("--module", action="append", default=None, help="module to host (default: ledger)")
+    worker.add_argument("--tasks", type=int, default=4, help="tasks per module (default: 4)")
+    worker.add_argument("--port", type=int, default=0, help="RPC port on 127.0.0.1 (default: any free one)")
+    worker.add_argument("--session-timeout-ms", type=int, default=6_000, help="group session timeout")
+
     crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
     crash.add_argument("--seconds", type=float, default=60.0)
     crash.add_argument("--seed", type=int, default=1)
@@ -52,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         from cluster.serve import serve
 
         return serve(args.data, args.host, args.port)
+    if args.command == "worker":
+        from cluster.workers.cli import main as worker_main
+
+        args.module = args.module or ["ledger"]
+        return worker_main(args)
     if args.command == "crashtest":
         from cluster.crashtest import run_crashtest
 
