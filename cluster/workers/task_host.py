@@ -162,13 +162,27 @@ def _plan_key(topology: str) -> bytes:
     return encode_key(("plan", topology))
 
 
+class SharedStorage(DepotStorage):
+    """A worker's depot storage as one task host sees it: closing the host leaves the broker session open."""
+
+    def __init__(self, inner: DepotStorage) -> None:
+        self.inner = inner
+
+    async def open_log(self, module: str, depot: str, partitions: int) -> DepotLog:
+        """Open the log through the worker's storage."""
+        return await self.inner.open_log(module, depot, partitions)
+
+    async def close(self) -> None:
+        """Nothing: the worker closes its storage after its last task host."""
+
+
 class TaskHost(InProcessCluster):
     """Runs task `task` of each launched module on this worker; see the module docstring."""
 
     def __init__(self, data_dir: Path, task: int, storage: DepotStorage, lock_wait_s: float = 30.0) -> None:
         super().__init__(data_dir)
         self.task = task
-        self.depot_storage = storage  # shared by the worker's task hosts; the worker closes it
+        self.depot_storage = SharedStorage(storage)  # the worker closes the storage after its last host
         self._lock_wait_s = lock_wait_s
         self._hop_reads: list[tuple[KafkaDepotLog, int]] = []
         self._hop_poller: asyncio.Task[None] | None = None
