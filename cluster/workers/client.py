@@ -180,6 +180,8 @@ class WorkerClient(ClusterClient):
         except aiohttp.ClientConnectorError as exc:  # nothing was sent
             raise _Refused from exc
         async with response:
+            if response.content_type != MSGPACK:  # not our RPC's answer (aiohttp's own 404 / 500)
+                raise TuskError(f"worker {address} answered {response.status}: {(await response.text())[:200]}")
             reply = unpack(await response.read())
             if response.status == 200:
                 return reply["value"]

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 
 from cluster.workers.assignor import RoutingTable, TaskAssignor
 from depots.kafka_broker import BrokerSession, ensure_topic
@@ -103,7 +104,11 @@ class Membership:
     async def _poll(self) -> None:
         """Keep polling: aiokafka leaves the group of a consumer that stops polling (max poll interval)."""
         while True:
-            await self._consumer.getmany(timeout_ms=1_000)
+            try:
+                await self._consumer.getmany(timeout_ms=1_000)
+            except KafkaError as exc:  # the coordinator recovers by itself; keep polling
+                log.warning("membership poll failed: %r", exc)
+                await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         """Leave the group (its other members rebalance at once) and close the consumer."""

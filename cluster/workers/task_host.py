@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
+from aiokafka.errors import KafkaError
 
 from cluster.client import Ack, AppendResult
 from cluster.contexts import EmbeddedReadContext, EmbeddedTopologyContext, Round
@@ -242,7 +243,7 @@ class TaskHost(InProcessCluster):
             for hop_log, partition in list(self._hop_reads):
                 try:
                     await hop_log.refresh(partition)
-                except TuskError as exc:
+                except (TuskError, KafkaError, OSError) as exc:  # a broker hiccup: the next poll tries again
                     log.warning("task %d: polling hops of partition %d failed: %r", self.task, partition, exc)
             await asyncio.sleep(HOP_POLL_S)
 
