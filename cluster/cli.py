@@ -26,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     operations = commands.add_parser("api-operations", help="write docs/api-operations.md (served spec operations)")
     operations.add_argument("--check", action="store_true", help="only say whether the file is up to date")
 
+    worker = commands.add_parser("worker", help="run one worker of the distributed runtime (docs/kafka.md)")
+    worker.add_argument("--broker", required=True, help="kafka://HOST:PORT[/NAMESPACE]")
+    worker.add_argument("--data", type=Path, required=True, help="data directory (shared by the workers)")
+    worker.add_argument("--module", action="append", default=None, help="module to host (default: ledger)")
+    worker.add_argument("--tasks", type=int, default=4, help="tasks per module (default: 4)")
+    worker.add_argument("--port", type=int, default=0, help="RPC port on 127.0.0.1 (default: any free one)")
+    worker.add_argument("--session-timeout-ms", type=int, default=6_000, help="group session timeout")
+
     crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
     crash.add_argument("--seconds", type=float, default=60.0)
     crash.add_argument("--seed", type=int, default=1)
@@ -66,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         from api.operations import main as write_operations
 
         return write_operations(["--check"] if args.check else [])
+    if args.command == "worker":
+        from cluster.workers.cli import main as worker_main
+
+        args.module = args.module or ["ledger"]
+        return worker_main(args)
     if args.command == "crashtest":
         from cluster.crashtest import run_crashtest
 

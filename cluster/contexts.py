@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cluster.outputs import OutputChannel, UnknownOutputError, publish_all
+from cluster.runtime import RemoteHop
 from depots.codec import encode_record
 from depots.log import AppendReceipt
 from pstates.pstate import bind
@@ -188,6 +189,10 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
             raise StepNotFoundError(f"topology {self._topology.name!r} declares no step {name!r}")
         if not 0 <= task < self._runtime.tasks:
             raise ValueError(f"task {task} out of range for {self._runtime.tasks} tasks")
+        if task not in self._runtime.stores:  # owned by another worker: it travels over the hop topic
+            hop = RemoteHop(self._task, task, name, payload)
+            self._runtime.send_hop(self._round, self._topology.name, self.batch_id_value, self.time_ms_value, hop)
+            return
         self._round.hopped = self._round.hopped or task != self._task
         here = self._task
         self._task = task
@@ -195,6 +200,10 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
             handler(self, payload)
         finally:
             self._task = here
+
+    def engine_txn(self) -> Transaction:
+        """This round's transaction on the current task, for engine bookkeeping (a worker's hop dedup)."""
+        return self._round.txn(self._task)
 
     def append(self, depot: str, record: object) -> None:
         """Append `record` to this module's `depot`; durable before this round commits."""

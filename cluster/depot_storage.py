@@ -90,11 +90,15 @@ class KafkaStorage(DepotStorage):
             raise ValueError(f"topic name {topic[:60]}... is over Kafka's {_MAX_TOPIC_CHARS} characters")
         return topic
 
-    async def open_log(self, module: str, depot: str, partitions: int) -> DepotLog:
-        """Open the log on topic `topic_for(module, depot)`, creating the topic if needed."""
+    async def session(self) -> BrokerSession:
+        """The broker session every log of this storage shares, connected on first use."""
         if self._session is None:
             self._session = await BrokerSession.connect(self.settings)
-        return await KafkaDepotLog.open_on(self._session, self.topic_for(module, depot), partitions)
+        return self._session
+
+    async def open_log(self, module: str, depot: str, partitions: int) -> DepotLog:
+        """Open the log on topic `topic_for(module, depot)`, creating the topic if needed."""
+        return await KafkaDepotLog.open_on(await self.session(), self.topic_for(module, depot), partitions)
 
     async def close(self) -> None:
         """Close the shared broker session."""

@@ -37,7 +37,7 @@ from depots.errors import InternalDepotError
 from depots.log import AppendReceipt, DepotLog, FsyncPolicy
 from pstates.errors import TuskError
 from pstates.store import KVStore, open_store
-from topology.module import DefinitionError, Module, ModuleDefinition
+from topology.module import DefinitionError, MicrobatchTopologySpec, Module, ModuleDefinition
 
 log = logging.getLogger(__name__)
 
@@ -156,16 +156,24 @@ class InProcessCluster(ClusterClient):
         directory = self.data_dir / definition.name
         check_task_count(tasks)
         tasks = _remembered_task_count(directory, tasks)
-        logs = await self.depot_storage.open_logs(definition, tasks)
-        runtime = ModuleRuntime(definition, tasks, directory, self._open_task_store, logs)
+        runtime = await self._new_runtime(definition, tasks, directory)
         self.runtimes[definition.name] = runtime
         self.outputs.declare(definition)
         for spec in definition.streams.values():
             self._start(runtime, StreamRunner(self, runtime, spec))
         for mspec in definition.microbatches.values():
-            self._start(runtime, MicrobatchRunner(self, runtime, mspec))
+            self._start(runtime, self._new_microbatch_runner(runtime, mspec))
         self._start_ticks(runtime)
         return runtime
+
+    async def _new_runtime(self, definition: ModuleDefinition, tasks: int, directory: Path) -> ModuleRuntime:
+        """Open a module's depot logs and every task's store (a worker's task host opens one task)."""
+        logs = await self.depot_storage.open_logs(definition, tasks)
+        return ModuleRuntime(definition, tasks, directory, self._open_task_store, logs)
+
+    def _new_microbatch_runner(self, runtime: ModuleRuntime, spec: MicrobatchTopologySpec) -> MicrobatchRunner:
+        """The runner of one microbatch topology (a worker's task host persists its plans)."""
+        return MicrobatchRunner(self, runtime, spec)
 
     def _open_task_store(self, module: str, task: int) -> KVStore:
         if self.store_kind == "memory":

@@ -60,7 +60,7 @@ class MicrobatchRunner(TopologyRunner):
         self.recover()  # before reading offsets: a redo record may move them
         super().__init__(cluster, runtime, spec, dict(spec.sources))
         self.spec = spec
-        self.last_batch_id = max(self._committed_batch_id(t) for t in range(runtime.tasks))
+        self.last_batch_id = max(self._committed_batch_id(t) for t in runtime.owned)
         self.batches = 0
         self._round = Round(runtime)
         # (attempts, last error) while the current batch keeps failing; tests' waits report it.
@@ -78,7 +78,7 @@ class MicrobatchRunner(TopologyRunner):
         record = msgpack.unpackb(self.redo_path.read_bytes(), raw=False, strict_map_key=False)
         batch_id: int = record["batch_id"]
         for task, operations in record["tasks"].items():
-            if self._committed_batch_id(task) < batch_id:
+            if task in self.runtime.stores and self._committed_batch_id(task) < batch_id:
                 log.warning("%s/%s: applying redo of batch %d to task %d", self.runtime.name, self.name, batch_id, task)
                 apply_operations(self.runtime.stores[task], operations)
 

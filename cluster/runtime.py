@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,12 +19,22 @@ from pstates.keycodec import Key, encode_key, partition_of
 from pstates.pstate import bind
 from pstates.schema import PStateSpec
 from pstates.store import KVStore
-from topology.module import ModuleDefinition, TopologySpec
+from topology.module import DepotRef, ModuleDefinition, TopologySpec
 
 # The engine's own column in every task store: consumed offsets, batch ids, dead letters.
 META_COLUMN = "_tusk/meta"
 
 StoreFactory = Callable[[str, int], KVStore]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteHop:
+    """A hop from task `source` to task `target` (owned by another process): run `step(payload)` there."""
+
+    source: int
+    target: int
+    step: str
+    payload: object
 
 
 def offset_key(topology: str, depot_module: str, depot: str, partition: int) -> bytes:
@@ -51,18 +62,21 @@ class ModuleRuntime:
         directory: Path,
         open_task_store: StoreFactory,
         logs: dict[str, DepotLog],
+        owned: Collection[int] | None = None,
     ) -> None:
         check_task_count(tasks)
         self.definition = definition
         self.name = definition.name
         self.tasks = tasks
         self.directory = directory
-        self.stores: list[KVStore] = [open_task_store(self.name, t) for t in range(tasks)]
-        self.meta = [store.column(META_COLUMN) for store in self.stores]
+        # The tasks whose stores this process holds: all of them embedded, some on a worker.
+        self.owned: list[int] = list(range(tasks)) if owned is None else sorted(owned)
+        self.stores: dict[int, KVStore] = {t: open_task_store(self.name, t) for t in self.owned}
+        self.meta = {task: store.column(META_COLUMN) for task, store in self.stores.items()}
         self.logs = logs  # one per declared depot, opened by the cluster's depot storage
         self._owners: dict[str, tuple[TopologySpec, PStateSpec]] = definition.pstate_specs()
-        self._committed_views: list[dict[str, Any]] = [{} for _ in range(tasks)]
-        self._task_globals: list[dict[str, Any]] = [{} for _ in range(tasks)]
+        self._committed_views: dict[int, dict[str, Any]] = {t: {} for t in self.owned}
+        self._task_globals: dict[int, dict[str, Any]] = {t: {} for t in self.owned}
         self._random = random.Random(0)
 
     # -- routing ---------------------------------------------------------------------------------------
@@ -91,6 +105,14 @@ class ModuleRuntime:
         if key_fn is not None:
             return partition_of(cast(Key, key_fn(record)), partitions)
         return current_task % partitions if current_task is not None else 0
+
+    def extra_sources(self, topology: TopologySpec) -> dict[DepotRef, Any]:
+        """Sources a runtime adds to a topology's declared ones (a worker's hop topics); none embedded."""
+        return {}
+
+    def send_hop(self, round_: Any, topology: str, batch_id: int, time_ms: int, hop: RemoteHop) -> None:
+        """Send a hop to a task this process does not own; embedded, every task is owned."""
+        raise RuntimeError(f"task {hop.target} of module {self.name!r} is not owned here and nothing routes hops")
 
     # -- PStates ---------------------------------------------------------------------------------------
 
@@ -132,7 +154,7 @@ class ModuleRuntime:
         """Flush the depot logs and close every store."""
         for log in self.logs.values():
             await log.close()
-        for store in self.stores:
+        for store in self.stores.values():
             store.close()
 
 

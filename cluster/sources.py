@@ -43,11 +43,13 @@ def assign_sources(
 ) -> list[Assignment]:
     """Spread every source depot's partitions over the runtime's tasks (partition p -> task p % tasks)."""
     assignments: list[Assignment] = []
-    for ref, handler in sources.items():
+    for ref, handler in sources.items():  # `sources` includes the runtime's extra ones (see TopologyRunner)
         owner = cluster.runtime(ref.module) if ref.module else runtime
         _, log = owner.depot(ref.name)
         for partition in range(log.partitions):
             task = partition % runtime.tasks
+            if task not in runtime.stores:  # a worker runs only the tasks it owns
+                continue
             key = offset_key(topology, owner.name, ref.name, partition)
             start = runtime.committed_int(task, key)
             _check_within_depot(topology, owner.name, ref.name, partition, start, log.durable_end(partition))
@@ -77,6 +79,7 @@ class TopologyRunner:
         self.runtime = runtime
         self.name = spec.name
         self.qualified_name = f"{runtime.name}/{spec.name}"
+        sources = {**sources, **runtime.extra_sources(spec)}
         self.assignments: list[Assignment] = assign_sources(cluster, runtime, spec.name, sources)
         self.processed = 0  # records committed since launch: what `controls.wait_processed` counts
         self.wake = asyncio.Event()  # set when a source partition gets durable records

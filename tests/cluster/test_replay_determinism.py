@@ -15,7 +15,7 @@ from tests.runtimes import Runtime, new_cluster
 def dump_pstates(runtime: ModuleRuntime) -> dict[tuple[int, str], list[tuple[bytes, bytes]]]:
     """Every PState column of every task, as raw bytes."""
     dump = {}
-    for task, store in enumerate(runtime.stores):
+    for task, store in runtime.stores.items():
         for name in runtime.definition.pstate_specs():
             dump[(task, name)] = list(store.range(store.column(name)))
     return dump

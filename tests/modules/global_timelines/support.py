@@ -42,6 +42,6 @@ def dump_pstates(runtime: ModuleRuntime) -> Dump:
     """Every PState column of every task of `runtime`, as raw bytes."""
     return {
         (task, name): list(store.range(store.column(name)))
-        for task, store in enumerate(runtime.stores)
+        for task, store in runtime.stores.items()
         for name in runtime.definition.pstate_specs()
     }

@@ -1,0 +1,51 @@
+"""`tusk worker`: run one worker process until SIGTERM or SIGINT; events go to stdout as JSON lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+from cluster.workers.membership import GroupSettings
+from cluster.workers.worker import Worker
+from topology.module import Module
+
+
+def worker_modules(names: list[str]) -> list[Module]:
+    """The modules a worker can host in this slice, by name."""
+    from modules.examples.ledger import Ledger
+
+    known: dict[str, type[Module]] = {"ledger": Ledger}
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise SystemExit(f"tusk worker hosts {sorted(known)} for now; unknown: {unknown}")
+    return [known[name]() for name in names]
+
+
+def print_event(event: dict[str, Any]) -> None:
+    """Write one event as a JSON line (tests and operators read them)."""
+    print(json.dumps(event, sort_keys=True), flush=True)
+
+
+async def run_worker(
+    broker: str, data: Path, modules: list[str], tasks: int, port: int, session_timeout_ms: int
+) -> int:
+    """Run a worker until a termination signal, then leave the group and close cleanly."""
+    group = GroupSettings(session_timeout_ms=session_timeout_ms)
+    worker = Worker(broker, data, worker_modules(modules), tasks, port=port, group=group, on_event=print_event)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await worker.start()
+    await stop.wait()
+    await worker.stop()
+    print_event({"event": "stopped"})
+    return 0
+
+
+def main(args: Any) -> int:
+    """Entry point of the `worker` subcommand."""
+    return asyncio.run(run_worker(args.broker, args.data, args.module, args.tasks, args.port, args.session_timeout_ms))

@@ -1,0 +1,120 @@
+"""Group membership of a worker: one aiokafka consumer in group `NAMESPACE.workers`, for assignment only.
+
+The consumer subscribes to the coordination topic `NAMESPACE.workers` (one partition per task, no records)
+with `TaskAssignor`; it never commits offsets to Kafka (PState offsets live in RocksDB) and never gets a
+record. Each completed rebalance calls `on_change(owned tasks, routing table)`; the worker reconciles its
+task hosts with it in the background, so the coordinator's callbacks stay short.
+
+Timeouts measured on tansu 0.6.0 (docs/kafka.md): the first join waits half the session timeout, a member
+that stops heartbeating is dropped after the session timeout, then the survivors rebalance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+
+from cluster.workers.assignor import RoutingTable, TaskAssignor
+from depots.kafka_broker import BrokerSession, ensure_topic
+
+log = logging.getLogger(__name__)
+
+ChangeHandler = Callable[[frozenset[int], RoutingTable], None]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSettings:
+    """The group's timing: how fast a dead worker is noticed, and how often members heartbeat."""
+
+    session_timeout_ms: int = 6_000
+    heartbeat_interval_ms: int = 500
+
+
+def coordination_topic(namespace: str) -> str:
+    """The topic whose partition t stands for task t (also the group's id)."""
+    return f"{namespace}.workers"
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Turns the coordinator's assignment callback into `on_change(owned, routing)`."""
+
+    def __init__(self, assignor: TaskAssignor, on_change: ChangeHandler) -> None:
+        self._assignor = assignor
+        self._on_change = on_change
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        """Nothing to do: a task stays open until an assignment without it arrives (see `Worker`)."""
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        """Report the tasks this member now owns and the leader's routing table."""
+        owned = frozenset(int(tp.partition) for tp in assigned)
+        self._assignor.owned = owned
+        routing = self._assignor.routing or RoutingTable(0, {})
+        log.info("assigned tasks %s (routing version %d)", sorted(owned), routing.version)
+        self._on_change(owned, routing)
+
+
+class Membership:
+    """This worker's seat in the group; `start` joins, `stop` leaves (the survivors then rebalance)."""
+
+    def __init__(
+        self,
+        session: BrokerSession,
+        namespace: str,
+        tasks: int,
+        address: str,
+        on_change: ChangeHandler,
+        settings: GroupSettings | None = None,
+    ) -> None:
+        self._session = session
+        self._topic = coordination_topic(namespace)
+        self._tasks = tasks
+        self.assignor = TaskAssignor(address)
+        self._on_change = on_change
+        self._settings = settings or GroupSettings()
+        self._consumer: Any = None
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Create the coordination topic if needed and join the group (the assignment arrives later)."""
+        await ensure_topic(self._session, self._topic, self._tasks)
+        settings = self._settings
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._session.settings.bootstrap,
+            group_id=self._topic,
+            partition_assignment_strategy=(self.assignor,),
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            rebalance_timeout_ms=settings.session_timeout_ms,
+        )
+        self._consumer.subscribe([self._topic], listener=_Listener(self.assignor, self._on_change))
+        await self._consumer.start()
+        self._poller = asyncio.get_running_loop().create_task(self._poll(), name="membership poll")
+
+    async def _poll(self) -> None:
+        """Keep polling: aiokafka leaves the group of a consumer that stops polling (max poll interval)."""
+        while True:
+            try:
+                await self._consumer.getmany(timeout_ms=1_000)
+            except KafkaError as exc:  # the coordinator recovers by itself; keep polling
+                log.warning("membership poll failed: %r", exc)
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        """Leave the group (its other members rebalance at once) and close the consumer."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self._consumer is not None:
+            await self._consumer.stop()

@@ -1,0 +1,277 @@
+"""One task of every hosted module, run by a worker: the embedded engine restricted to the task it owns.
+
+A `TaskHost` is an `InProcessCluster` whose modules open a single task's RocksDB store (task t: partition t
+of each depot, `p % tasks == t`) and whose topologies consume only that task's partitions, from the offsets
+committed in that store. Everything else is the embedded engine unchanged: the runners, the `WriteBatch`
+holding state and offsets together, acks, controls.
+
+Hops to other tasks travel over one topic per (module, topology) with steps, `NAMESPACE.<module>.<~hops.T>`,
+of tasks x tasks partitions: partition `source * tasks + target` has one producer (the owner of the source
+task) and one consumer (the owner of the target task), and is read by the target's topology as one more
+source. A hop record is `[batch id, sequence, step, payload]`, durable before the source commits.
+
+* Stream topologies: at-least-once, like every stream effect (a source that crashes before its commit
+  sends the hop again); the target applies every hop record.
+* Microbatch topologies: exactly-once. The target keeps, per source task, the last (batch id, sequence) it
+  applied, in the same `WriteBatch` as its PState writes and hop offsets, and skips anything not above it.
+  That is only sound if a source that retries batch N after a crash sends the *same* hops: so a microbatch
+  that can hop persists its plan (batch id and end offsets, a synced write in its own store) before running,
+  and a restart, here or on another worker, replays that plan instead of planning afresh.
+
+The task's store is opened only when its previous owner has closed it: RocksDB's directory lock is the fence
+between two workers on one machine (this slice keeps every task's store in a data directory shared by the
+workers; other machines need the changelog and checkpoint restore of docs/kafka.md, not built yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from aiokafka.errors import KafkaError
+
+from cluster.client import Ack, AppendResult
+from cluster.contexts import EmbeddedReadContext, EmbeddedTopologyContext, Round
+from cluster.depot_storage import DepotStorage
+from cluster.inprocess import InProcessCluster
+from cluster.microbatch_runner import MicrobatchRunner, PlanItem
+from cluster.runtime import ModuleRuntime, RemoteHop, StoreFactory
+from depots.codec import encode_record
+from depots.declaration import DepotSpec, internal
+from depots.kafka_log import KafkaDepotLog
+from depots.log import DepotLog
+from pstates.errors import TuskError
+from pstates.keycodec import encode_key
+from pstates.store import KVStore, open_store
+from topology.context import Batch
+from topology.module import DepotRef, MicrobatchTopologySpec, ModuleDefinition, StreamTopologySpec, TopologySpec
+
+log = logging.getLogger(__name__)
+
+HOP_POLL_S = 0.05  # how often a target asks the broker for new hop records (no listener fires for others' appends)
+LOCK_POLL_S = 0.05
+
+
+class NotOwnedError(TuskError):
+    """A request for a task this worker does not run (any more, or not yet)."""
+
+
+class StoreLockedError(TuskError):
+    """A task's store stayed locked by another process past the wait bound."""
+
+
+def hop_depot(topology: str) -> str:
+    """The internal depot name of a topology's hop topic."""
+    return f"~hops.{topology}"
+
+
+class TaskRuntime(ModuleRuntime):
+    """A module's runtime on one task: its hop topics are extra sources, and other tasks are reached by them."""
+
+    def __init__(
+        self,
+        definition: ModuleDefinition,
+        tasks: int,
+        directory: Path,
+        open_task_store: StoreFactory,
+        logs: dict[str, DepotLog],
+        task: int,
+    ) -> None:
+        super().__init__(definition, tasks, directory, open_task_store, logs, owned=[task])
+        self.task = task
+        self._hop_specs = {name: DepotSpec(name, internal()) for name in logs if name.startswith("~hops.")}
+
+    def depot(self, name: str) -> tuple[DepotSpec, DepotLog]:
+        """A declared depot, or one of this runtime's hop topics."""
+        spec = self._hop_specs.get(name)
+        return (spec, self.logs[name]) if spec is not None else super().depot(name)
+
+    def extra_sources(self, topology: TopologySpec) -> dict[DepotRef, Any]:
+        """The hop topic of `topology`, read by the step dispatcher of its kind."""
+        name = hop_depot(topology.name)
+        if name not in self.logs:
+            return {}
+        if isinstance(topology, MicrobatchTopologySpec):
+            return {DepotRef(name): self._batch_hop_handler(topology)}
+        assert isinstance(topology, StreamTopologySpec)
+        return {DepotRef(name): self._stream_hop_handler(topology)}
+
+    def send_hop(self, round_: Any, topology: str, batch_id: int, time_ms: int, hop: RemoteHop) -> None:
+        """Append the hop to partition `source * tasks + target` of the topology's hop topic."""
+        assert isinstance(round_, Round)
+        sequence = len(round_.receipts)  # deterministic for a deterministic topology replaying a plan
+        payload = encode_record([batch_id, sequence, hop.step, hop.payload], depot=hop_depot(topology))
+        partition = hop.source * self.tasks + hop.target
+        round_.receipts.append(self.logs[hop_depot(topology)].append(partition, payload, time_ms))
+
+    def committed_view(self, task: int, name: str) -> Any:
+        """This task's committed view; another task's state is on its owner."""
+        if task != self.task:
+            raise NotOwnedError(f"{self.name} task {task} is not on this task host (task {self.task})")
+        return super().committed_view(task, name)
+
+    @staticmethod
+    def _stream_hop_handler(topology: StreamTopologySpec) -> Any:
+        def run_hop(ctx: EmbeddedTopologyContext, record: list[Any]) -> None:
+            _, _, step, payload = record
+            topology.steps[step](ctx, payload)
+
+        return run_hop
+
+    def _batch_hop_handler(self, topology: MicrobatchTopologySpec) -> Any:
+        def run_hops(ctx: EmbeddedTopologyContext, batch: Batch) -> None:
+            source = batch.partition // self.tasks
+            key = encode_key(("hop_applied", topology.name, source))
+            txn, meta = ctx.engine_txn(), self.meta[self.task]
+            raw = txn.get(meta, key)
+            last = tuple(msgpack.unpackb(raw)) if raw is not None else (0, -1)
+            for batch_id, sequence, step, payload in batch.values:
+                if (batch_id, sequence) <= last:
+                    continue  # the source retried a batch whose hops this task already applied
+                topology.steps[step](ctx, payload)
+                last = (batch_id, sequence)
+            txn.put(meta, key, msgpack.packb(list(last)))
+
+        return run_hops
+
+
+class PlannedMicrobatchRunner(MicrobatchRunner):
+    """A microbatch runner that persists each batch's plan before running it, and replays it after a restart."""
+
+    def plan(self) -> list[PlanItem]:
+        """The stored plan of the next batch if there is one; else a fresh plan, stored first if it may hop."""
+        batch_id = self.last_batch_id + 1
+        [task] = self.runtime.owned
+        store, meta, key = self.runtime.stores[task], self.runtime.meta[task], _plan_key(self.name)
+        raw = store.get(meta, key)
+        if raw is not None:
+            stored_id, ends = msgpack.unpackb(raw, strict_map_key=False)
+            if stored_id == batch_id:
+                return [(a, a.next_offset, ends[a.meta_key]) for a in self.assignments if a.meta_key in ends]
+        fresh = super().plan()
+        if fresh and self.spec.steps:
+            batch = store.new_batch()
+            batch.put(meta, key, msgpack.packb([batch_id, {a.meta_key: end for a, _, end in fresh}]))
+            store.write(batch, sync=True)
+        return fresh
+
+
+def _plan_key(topology: str) -> bytes:
+    return encode_key(("plan", topology))
+
+
+class SharedStorage(DepotStorage):
+    """A worker's depot storage as one task host sees it: closing the host leaves the broker session open."""
+
+    def __init__(self, inner: DepotStorage) -> None:
+        self.inner = inner
+
+    async def open_log(self, module: str, depot: str, partitions: int) -> DepotLog:
+        """Open the log through the worker's storage."""
+        return await self.inner.open_log(module, depot, partitions)
+
+    async def close(self) -> None:
+        """Nothing: the worker closes its storage after its last task host."""
+
+
+class TaskHost(InProcessCluster):
+    """Runs task `task` of each launched module on this worker; see the module docstring."""
+
+    def __init__(self, data_dir: Path, task: int, storage: DepotStorage, lock_wait_s: float = 30.0) -> None:
+        super().__init__(data_dir)
+        self.task = task
+        self.depot_storage = SharedStorage(storage)  # the worker closes the storage after its last host
+        self._lock_wait_s = lock_wait_s
+        self._hop_reads: list[tuple[KafkaDepotLog, int]] = []
+        self._hop_poller: asyncio.Task[None] | None = None
+
+    async def _new_runtime(self, definition: ModuleDefinition, tasks: int, directory: Path) -> ModuleRuntime:
+        """Open this task's store (once its last owner let go), the module's depot logs and its hop topics."""
+        if self.task >= tasks:
+            raise ValueError(f"task {self.task} does not exist: {definition.name} has {tasks} tasks")
+        store = await self._open_store_when_free(directory / "tasks" / str(self.task) / "pstates")
+        logs: dict[str, DepotLog] = {}
+        try:
+            logs = await self.depot_storage.open_logs(definition, tasks)
+            for topology in [*definition.streams.values(), *definition.microbatches.values()]:
+                if topology.steps:
+                    name = hop_depot(topology.name)
+                    hop_log = await self.depot_storage.open_log(definition.name, name, tasks * tasks)
+                    logs[name] = hop_log
+                    if not isinstance(hop_log, KafkaDepotLog):
+                        raise TypeError(f"workers keep depots on Kafka, got {type(hop_log).__name__}")
+                    sources = [s * tasks + self.task for s in range(tasks) if s != self.task]
+                    self._hop_reads += [(hop_log, p) for p in sources]
+        except BaseException:
+            for opened in logs.values():
+                await opened.close()
+            store.close()
+            raise
+        runtime = TaskRuntime(definition, tasks, directory, lambda _module, _task: store, logs, self.task)
+        if self._hop_reads and self._hop_poller is None:
+            self._hop_poller = asyncio.get_running_loop().create_task(self._poll_hops())
+            self._loops.append(self._hop_poller)  # cancelled by close() with the topologies
+        return runtime
+
+    def _new_microbatch_runner(self, runtime: ModuleRuntime, spec: MicrobatchTopologySpec) -> MicrobatchRunner:
+        return PlannedMicrobatchRunner(self, runtime, spec)
+
+    def _start_ticks(self, runtime: ModuleRuntime) -> None:
+        if any(spec.tick_ms for spec in runtime.definition.depots.values()):
+            raise NotImplementedError(f"{runtime.name}: tick depots do not run on workers yet (docs/kafka.md)")
+
+    async def _open_store_when_free(self, path: Path) -> KVStore:
+        """Open a task's RocksDB, waiting (bounded) while the previous owner still holds its lock."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = asyncio.get_running_loop().time() + self._lock_wait_s
+        while True:
+            try:
+                return open_store(f"rocksdb://{path.resolve()}")
+            except Exception as exc:  # rocksdict raises a bare Exception("IO error: ... lock ...")
+                if "lock" not in str(exc).lower():
+                    raise
+                if asyncio.get_running_loop().time() > deadline:
+                    raise StoreLockedError(f"{path} still locked after {self._lock_wait_s:g} s: {exc}") from exc
+            await asyncio.sleep(LOCK_POLL_S)
+
+    async def _poll_hops(self) -> None:
+        """Learn new hop records written by other workers (their appends fire no listener here)."""
+        while not self._closed:
+            for hop_log, partition in list(self._hop_reads):
+                try:
+                    await hop_log.refresh(partition)
+                except (TuskError, KafkaError, OSError) as exc:  # a broker hiccup: the next poll tries again
+                    log.warning("task %d: polling hops of partition %d failed: %r", self.task, partition, exc)
+            await asyncio.sleep(HOP_POLL_S)
+
+    # -- requests routed here by the worker ----------------------------------------------------------
+
+    async def append_to(self, module: str, depot: str, partition: int, record: object, ack: Ack) -> AppendResult:
+        """Append `record` to `partition` of `module`'s `depot` (a partition of this task) and wait as `ack` says."""
+        runtime, spec, depot_log = self._appendable(module, depot)
+        if partition % runtime.tasks != self.task or not 0 <= partition < depot_log.partitions:
+            raise NotOwnedError(f"{module}/{depot} partition {partition} is not on task {self.task}")
+        receipt = depot_log.append(partition, encode_record(record, spec.max_record_bytes, depot), self.clock.now_ms())
+        if ack is Ack.NONE:
+            return AppendResult(receipt.partition, receipt.offset)
+        waiter = self._register_ack(module, depot, receipt, ack)
+        await receipt.durable
+        return AppendResult(receipt.partition, receipt.offset, {} if waiter is None else await waiter)
+
+    def query_here(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run `module`'s query `name` on this task (the caller routed it, and combines fan-outs)."""
+        runtime = self.runtime(module)
+        spec = runtime.definition.queries.get(name)
+        if spec is None:
+            raise KeyError(f"module {module!r} has no query {name!r}")
+        return spec.fn(EmbeddedReadContext(self, runtime, self.task), *args, **kwargs)
+
+    def read_pstate(self, module: str, name: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run a view method on this task's committed PState `name`."""
+        view = self.runtime(module).committed_view(self.task, name)
+        if method.startswith("_"):
+            raise AttributeError(f"no PState method {method!r}")
+        return getattr(view, method)(*args, **kwargs)

@@ -1,0 +1,149 @@
+"""A `tusk worker` process: joins the group, runs the tasks assigned to it, answers routed requests.
+
+Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`), join the group with
+that address (`cluster.workers.membership`). Each assignment updates the wanted task set; a reconciler
+closes the task hosts no longer wanted *first* (flushing their logs and releasing their stores' locks, so a
+new owner can open them), then opens the gained ones (waiting for their previous owner's lock), and
+publishes the routing table on `NAMESPACE.workers.routing` for clients. A worker that dies without closing
+(SIGKILL) releases its locks with its process; the group drops it after the session timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from cluster.depot_storage import KafkaStorage, open_depot_storage
+from cluster.workers.assignor import RoutingTable
+from cluster.workers.membership import GroupSettings, Membership, coordination_topic
+from cluster.workers.rpc import worker_app
+from cluster.workers.task_host import TaskHost
+from depots.kafka_broker import ensure_topic
+from depots.log import FsyncPolicy
+from topology.module import Module
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[dict[str, Any]], None]
+RETRY_OPEN_S = 0.5
+
+
+def routing_topic(namespace: str) -> str:
+    """The one-partition topic where workers publish each routing table (clients read its tail)."""
+    return f"{coordination_topic(namespace)}.routing"
+
+
+class Worker:
+    """One worker process's runtime: membership, task hosts, RPC server."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        data_dir: Path,
+        modules: Sequence[Module],
+        tasks: int,
+        *,
+        port: int = 0,
+        group: GroupSettings | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        storage = open_depot_storage(broker_url, data_dir, FsyncPolicy.ALWAYS)
+        if not isinstance(storage, KafkaStorage):
+            raise ValueError(f"workers need a kafka:// broker URL, got {broker_url!r}")
+        self.storage = storage
+        self.data_dir = data_dir
+        self.modules = list(modules)
+        self.tasks = tasks
+        self.port = port
+        self.group = group or GroupSettings()
+        self.hosts: dict[int, TaskHost] = {}
+        self.routing = RoutingTable(0, {})
+        self.address = ""
+        self._emit = on_event or (lambda _event: None)
+        self._wanted: frozenset[int] = frozenset()
+        self._changed = asyncio.Event()
+        self._membership: Membership | None = None
+        self._runner: web.AppRunner | None = None
+        self._reconciler: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Listen for RPC, then join the group."""
+        session = await self.storage.session()
+        await ensure_topic(session, routing_topic(self.storage.namespace), 1)
+        self._runner = web.AppRunner(worker_app(self.hosts.get, lambda: self.routing.encode()), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.address = f"127.0.0.1:{port}"
+        self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
+        self._reconciler = asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile tasks")
+        self._membership = Membership(
+            session, self.storage.namespace, self.tasks, self.address, self._on_change, self.group
+        )
+        await self._membership.start()
+
+    def _on_change(self, owned: frozenset[int], routing: RoutingTable) -> None:
+        self._wanted = owned
+        if routing.version >= self.routing.version:
+            self.routing = routing
+        self._changed.set()
+
+    async def _reconcile(self) -> None:
+        """Make the open task hosts match the wanted tasks, whenever the assignment changes."""
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            wanted = self._wanted
+            for task in sorted(set(self.hosts) - wanted):
+                host = self.hosts.pop(task)  # requests now answer "not owner" before the host closes
+                try:
+                    await host.close()
+                except Exception:  # its pending appends already failed; its store closes regardless
+                    log.exception("closing task %d failed", task)
+            for task in sorted(wanted - set(self.hosts)):
+                if task not in self._wanted:
+                    continue
+                try:
+                    self.hosts[task] = await self._open_host(task)
+                except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
+                    log.exception("opening task %d failed; retrying", task)
+                    self._changed.set()
+                    await asyncio.sleep(RETRY_OPEN_S)
+            await self._publish_routing()
+            self._emit({"event": "serving", "tasks": sorted(self.hosts), "version": self.routing.version})
+
+    async def _open_host(self, task: int) -> TaskHost:
+        host = TaskHost(self.data_dir, task, self.storage)
+        try:
+            for module in self.modules:
+                await host.launch(module, self.tasks)
+        except BaseException:
+            await host.close()
+            raise
+        return host
+
+    async def _publish_routing(self) -> None:
+        session = await self.storage.session()
+        await session.producer.send_and_wait(routing_topic(self.storage.namespace), self.routing.encode(), partition=0)
+
+    async def stop(self) -> None:
+        """Leave the group, close every task host, stop listening, close the broker session."""
+        if self._membership is not None:
+            await self._membership.stop()
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciler
+        for task in sorted(self.hosts):
+            await self.hosts.pop(task).close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.storage.close()
