@@ -62,7 +62,7 @@ from modules.core import boosts
 from modules.core.delivery import Delivery, reaches
 from modules.core.ids import task_key
 from modules.core.list_delivery import exclusive_owners, flagged, list_targets, memberships
-from modules.core.tag_delivery import tag_followers, tag_recipients, tags_to_follow
+from modules.core.tag_delivery import TAG_FOLLOWERS, tag_followers, tag_recipients, tags_to_follow
 from topology.context import Batch, BatchContext, TopologyContext
 
 CONTINUATIONS = "$$fanout_continuations"
@@ -79,6 +79,8 @@ class Fanout:
         self._owners: dict[int, dict[int, int]] = {}  # task count -> account -> owning task
         self._pending_ctx: object = None  # the attempt whose deliveries `_pending` gathers
         self._pending: dict[tuple[int, str], list[tuple[int, list[int]]]] = {}  # (task, global) -> deliveries
+        self._tags_ctx: object = None  # the attempt `_tags` memoizes for
+        self._tags: dict[str, bool] = {}  # tag -> whether anyone follows it
 
     # -- sources ---------------------------------------------------------------------------------------
 
@@ -129,7 +131,8 @@ class Fanout:
         if rows:
             self.fan_out_lists(ctx, status, None, rows)
         for tag in tags_to_follow(status):
-            ctx.hop(tag, "fan_out_tag", {"status": status, "tag": tag})
+            if self.followed(ctx, tag):
+                ctx.hop(tag, "fan_out_tag", {"status": status, "tag": tag})
         for bucket in ctx.query("relationships", "follower_buckets", author):
             ctx.hop(tuple(bucket["key"]), "fan_out_bucket", {"status": status, "key": bucket["key"], "after": None})
 
@@ -175,6 +178,15 @@ class Fanout:
         page = followers[: self.limit]
         self.deliver_grouped(ctx, status, tag_recipients(ctx, status, page))
         self.keep_cursor(ctx, status, (TAG, tag), after, page[-1] if len(followers) > self.limit else None)
+
+    def followed(self, ctx: BatchContext, tag: str) -> bool:
+        """Whether anyone follows `tag`: one read per tag per attempt (a batch's statuses share tags)."""
+        if self._tags_ctx is not ctx:
+            self._tags_ctx, self._tags = ctx, {}
+        found = self._tags.get(tag)
+        if found is None:
+            found = self._tags[tag] = bool(ctx.pstate(TAG_FOLLOWERS, module="relationships").size(tag))
+        return found
 
     def keep_cursor(self, ctx: BatchContext, status: Delivery, source: tuple[str, str], after: Any, more: Any) -> None:
         """Keep where the next page of a paged `source` starts (`more`), or drop it once it has none."""

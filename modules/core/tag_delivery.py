@@ -33,13 +33,18 @@ def tags_to_follow(status: Delivery) -> list[str]:
 
 def tag_followers(ctx: ReadContext, tag: str, after: int | None, limit: int) -> list[int]:
     """Return up to `limit` followers of `tag` above `after`, in id order."""
+    view = ctx.pstate(TAG_FOLLOWERS, module="relationships")
+    if after is None and not view.size(tag):
+        return []  # nobody follows the tag (most tags): a point read instead of a range read
     start = None if after is None else after + 1
-    followers: list[int] = ctx.pstate(TAG_FOLLOWERS, module="relationships").range(tag, start, limit=limit)
+    followers: list[int] = view.range(tag, start, limit=limit)
     return followers
 
 
 def tag_recipients(ctx: ReadContext, status: Delivery, followers: list[int]) -> list[int]:
     """Return those of a tag's `followers` whose home timeline `status` goes to."""
+    if not followers:
+        return []
     author = status["author"]
     candidates = [f for f in followers if f != author]
     for name in ("$$blocking", "$$blocked_by"):  # the author blocks them, or they block the author
