@@ -1,31 +1,56 @@
-"""The `fanout` microbatch topology: statuses with ids -> in-memory home timelines, throttled per task.
+"""The `fanout` microbatch topology: statuses with ids -> in-memory home and list timelines, throttled per task.
 
     sources  *statuses_with_id   (on the author's task)  start each new status's fanout
              *fanout_tick        (every task)            continue throttled fanouts
     steps    fan_out_bucket      on the task owning a follower bucket key `(followee, salt)`
-             deliver             on the task owning a batch of recipients
-    PState   $$fanout_continuations  ("fanout", salt) -> (status id, followee, salt) -> {"status", "after",
-                                     "batch"}: one key per task (`ids.task_key`), oldest status first
+             fan_out_tag         on the task owning a followed tag
+             deliver             on the task owning a batch of recipients (home timelines)
+             deliver_lists       on the task owning a batch of list ids (list timelines)
+    PStates  $$fanout_continuations  ("fanout", salt) -> (status id, followee, salt) -> {"status", "after",
+                                     "batch"}: follower buckets, one key per task (`ids.task_key`)
+             $$fanout_cursors        ("fanout", salt) -> (status id, "lists" | "tag", tag or "") -> {"status",
+                                     "after", "batch"}: the author's list memberships, a tag's followers
 
-A status goes to its author, then to each follower bucket of the author (relationships'
-`follower_buckets`): the step runs on the task owning the bucket key, reads up to `limit` followers from
-relationships' `$$partitioned_followers` (a routed mirror read: with equal task counts the bucket lives on
-this very task; with different counts the read is routed, still correct, just not local), filters them
-(`delivery.reaches`), groups them by the task owning each follower and hops there once per task. If the
-bucket has more followers, the cursor is kept in `$$fanout_continuations`, committed with the batch, and
-every following microbatch (kept running by the tick depot) delivers the next `limit` of each pending
-status on that task. So a celebrity's status costs at most `limit` deliveries per task per microbatch and
-ordinary statuses in the same microbatch go through whole. A continuation created or advanced in this
-batch (`"batch"`) is not advanced again by the tick in the same batch.
+A status goes to its author, then (direct statuses: to mentioned followers only, `delivery.reaches`):
+
+- **lists**: the lists the author is a member of (relationships' `$$list_memberships`, read on the author's
+  task, where this runs: one local read, all an author in no list costs), filtered by each list's rules
+  (`delivery.reaches_list`, `list_delivery`), grouped by the task owning each list id (`deliver_lists`).
+- **followed tags**: a public status that is not a boost goes to the followers of each of its tags
+  (`tag_delivery`), paged on the tag's task.
+- **followers**: each follower bucket of the author (relationships' `follower_buckets`): the step runs on
+  the task owning the bucket key, reads up to `limit` followers from `$$partitioned_followers` (a routed
+  mirror read: with equal task counts the bucket lives on this very task), filters them (`recipients`),
+  drops owners of an exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged
+  author), groups them by the task owning each follower and hops there once per task.
+
+Throttle: every paged source (a bucket, the author's memberships, a tag's followers) delivers at most
+`limit` per status per task per microbatch. If it has more, its cursor is kept in `$$fanout_continuations`
+or `$$fanout_cursors`, committed with the batch, and every following microbatch (kept running by the tick
+depot) delivers the next `limit` of each pending status on that task. So a celebrity's status, or one with
+a tag followed by many, costs at most `limit` deliveries per task per microbatch and ordinary statuses in the
+same microbatch go through whole. A cursor created or advanced in this batch (`"batch"`) is not advanced
+again by the tick in the same batch.
+
+Blocks and mutes (Mastodon's FeedManager filters them at delivery) are applied when a home or list
+timeline is read (`queries.visible_page`), not here, for follower deliveries. Why: a block ends the follow
+(relationships drops it both ways), so the only case left is a follower who mutes the author, and mutes
+are kept on the muter's task with no index on the author's, so filtering here would cost a routed read per
+follower on the hottest path, for a case that is rare. At read time it costs three reads per page when the
+reader blocks and mutes nobody (the common case), a mute that expires or is lifted takes effect at once,
+and a mute made after the delivery hides what was already delivered (Mastodon scrubs feeds when muting for
+that). Followed-tag deliveries are filtered here too (`tag_delivery`): their recipients are strangers to the
+author, so blocks and mutes are likelier there, and that path is not the hot one.
 
 Deliveries are in-memory side effects: they run in `ctx.after_commit`, once per committed batch, never for
-an aborted attempt, all of a batch's deliveries to one task in one vectorized call; a status delivered
-twice (a retried record upstream, a rebuild) is deduplicated by id.
-Deletes need no fanout: home timeline reads drop tombstoned statuses.
+an aborted attempt, all of a batch's deliveries to one task's timelines in one vectorized call; a status
+delivered twice (a retried record upstream, a rebuild, a follower who also follows one of its tags) is
+deduplicated by id. Deletes need no fanout: timeline reads drop tombstoned statuses.
 
 Outputs (the streaming API's source, published after the batch commits): `home_updates` once per
-delivered page and task (`{"status", "accounts"}`, never per follower), `public_updates` per public status,
-`status_deletes` per delete.
+delivered page and task (`{"status", "accounts"}`, never per follower; an account reached both as a
+follower and through a tag may get two), `list_updates` once per task (`{"status", "lists": [[owner,
+list_id], ...]}`), `public_updates` per public status, `status_deletes` per delete.
 """
 
 from __future__ import annotations
@@ -36,9 +61,14 @@ from typing import Any
 from modules.core import boosts
 from modules.core.delivery import Delivery, reaches
 from modules.core.ids import task_key
+from modules.core.list_delivery import exclusive_owners, flagged, list_targets, memberships
+from modules.core.tag_delivery import TAG_FOLLOWERS, tag_followers, tag_recipients, tags_to_follow
 from topology.context import Batch, BatchContext, TopologyContext
 
 CONTINUATIONS = "$$fanout_continuations"
+CURSORS = "$$fanout_cursors"
+LISTS = "lists"  # the kinds of paged sources in `$$fanout_cursors`
+TAG = "tag"
 
 
 class Fanout:
@@ -48,7 +78,9 @@ class Fanout:
         self.limit = limit
         self._owners: dict[int, dict[int, int]] = {}  # task count -> account -> owning task
         self._pending_ctx: object = None  # the attempt whose deliveries `_pending` gathers
-        self._pending: dict[int, list[tuple[int, list[int]]]] = {}  # task -> (status id, accounts)
+        self._pending: dict[tuple[int, str], list[tuple[int, list[int]]]] = {}  # (task, global) -> deliveries
+        self._tags_ctx: object = None  # the attempt `_tags` memoizes for
+        self._tags: dict[str, bool] = {}  # tag -> whether anyone follows it
 
     # -- sources ---------------------------------------------------------------------------------------
 
@@ -64,24 +96,43 @@ class Fanout:
                 ctx.emit("status_deletes", deleted)
 
     def on_tick(self, ctx: BatchContext, batch: Batch) -> None:
-        """Advance every continuation this task holds by one page."""
-        continuations = ctx.pstate(CONTINUATIONS)
+        """Advance every continuation (follower bucket, list memberships, tag) this task holds by one page."""
         key = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
-        for (_status_id, followee, salt), state in continuations.range(key):
+        for (_status_id, followee, salt), state in ctx.pstate(CONTINUATIONS).range(key):
             if state["batch"] != ctx.batch_id:
                 self.fan_out_page(ctx, state["status"], (followee, salt), state["after"])
+        for (_status_id, kind, tag), state in ctx.pstate(CURSORS).range(key):
+            if state["batch"] == ctx.batch_id:
+                continue
+            status, after = state["status"], state["after"]
+            if kind == LISTS:
+                self.fan_out_lists(ctx, status, after, memberships(ctx, status["author"], after, self.limit + 1))
+            else:
+                self.fan_out_tag_page(ctx, status, tag, after)
 
     # -- steps -----------------------------------------------------------------------------------------
 
     def start(self, ctx: BatchContext, status: Delivery) -> None:
-        """Deliver to the author, then to mentioned followers (direct) or to every follower bucket."""
+        """Deliver to the author; then lists, followed tags and follower buckets, or mentioned followers (direct).
+
+        The author's list memberships are one local read (fanout runs on the author's task); for an author
+        in no list, that read is all lists and exclusivity cost.
+        """
         author = status["author"]
         ctx.hop(author, "deliver", {"status": status, "accounts": [author]})
+        rows = memberships(ctx, author, None, self.limit + 1)
+        if rows:
+            status = flagged(status, rows, complete=len(rows) <= self.limit)
         if status["visibility"] == "direct":
             following = ctx.pstate("$$following", module="relationships")
             recipients = [m for m in status["mentions"] if self.reaches(ctx, status, m, following.get(m, author))]
-            self.deliver_grouped(ctx, status, recipients)
+            self.deliver_home(ctx, status, recipients)
             return
+        if rows:
+            self.fan_out_lists(ctx, status, None, rows)
+        for tag in tags_to_follow(status):
+            if self.followed(ctx, tag):
+                ctx.hop(tag, "fan_out_tag", {"status": status, "tag": tag})
         for bucket in ctx.query("relationships", "follower_buckets", author):
             ctx.hop(tuple(bucket["key"]), "fan_out_bucket", {"status": status, "key": bucket["key"], "after": None})
 
@@ -94,7 +145,7 @@ class Fanout:
         followers = ctx.pstate("$$partitioned_followers", module="relationships")
         rows = followers.range(key, None if after is None else after + 1, limit=self.limit + 1)
         page = rows[: self.limit]
-        self.deliver_grouped(ctx, status, self.recipients(ctx, status, page))
+        self.deliver_home(ctx, status, self.recipients(ctx, status, page))
         if len(rows) <= self.limit and after is None:
             return  # the whole bucket in one page: no continuation, no write (the common case)
         continuations = ctx.pstate(CONTINUATIONS)
@@ -105,22 +156,75 @@ class Fanout:
         else:
             continuations.remove(here, sub)
 
-    def deliver(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
-        """Add the status to the recipients' home timelines once the batch commits (on their task).
+    def fan_out_lists(self, ctx: BatchContext, status: Delivery, after: Any, rows: list[Any]) -> None:
+        """Deliver to the lists of up to `limit` of `rows` (the author's memberships after `after`), on its task."""
+        page = rows[: self.limit]
+        targets = list_targets(ctx, status, page)
+        by_task: dict[int, list[list[int]]] = {}
+        for owner, list_id in targets:  # a list's timeline lives on the task owning its id
+            by_task.setdefault(ctx.task_of(list_id), []).append([owner, list_id])
+        for task, lists in by_task.items():
+            ctx.hop_to_task(task, "deliver_lists", {"status": status, "lists": lists})
+        more = list(page[-1][0]) if len(rows) > self.limit else None
+        self.keep_cursor(ctx, status, (LISTS, ""), after, more)
 
-        The deliveries of one attempt to one task are gathered into one list, handed to the timelines by a
-        single after-commit callback (`HomeTimelines.deliver_many`, vectorized over the whole batch). A new
-        attempt has a new context, so an aborted attempt's list is dropped with its callback.
+    def fan_out_tag(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
+        """Deliver the first page of a tag's followers (on the task owning the tag)."""
+        self.fan_out_tag_page(ctx, payload["status"], payload["tag"], None)
+
+    def fan_out_tag_page(self, ctx: BatchContext, status: Delivery, tag: str, after: int | None) -> None:
+        """Deliver to up to `limit` followers of `tag` after `after`; keep or drop the cursor."""
+        followers = tag_followers(ctx, tag, after, self.limit + 1)
+        page = followers[: self.limit]
+        self.deliver_grouped(ctx, status, tag_recipients(ctx, status, page))
+        self.keep_cursor(ctx, status, (TAG, tag), after, page[-1] if len(followers) > self.limit else None)
+
+    def followed(self, ctx: BatchContext, tag: str) -> bool:
+        """Whether anyone follows `tag`: one read per tag per attempt (a batch's statuses share tags)."""
+        if self._tags_ctx is not ctx:
+            self._tags_ctx, self._tags = ctx, {}
+        found = self._tags.get(tag)
+        if found is None:
+            found = self._tags[tag] = bool(ctx.pstate(TAG_FOLLOWERS, module="relationships").size(tag))
+        return found
+
+    def keep_cursor(self, ctx: BatchContext, status: Delivery, source: tuple[str, str], after: Any, more: Any) -> None:
+        """Keep where the next page of a paged `source` starts (`more`), or drop it once it has none."""
+        if more is None and after is None:
+            return  # the whole source in one page: no cursor, no write (the common case)
+        cursors = ctx.pstate(CURSORS)
+        here = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
+        sub = (status["id"], *source)
+        if more is not None:
+            cursors.put(here, sub, {"status": status, "after": more, "batch": ctx.batch_id})
+        else:
+            cursors.remove(here, sub)
+
+    def deliver(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
+        """Add the status to the recipients' home timelines once the batch commits (on their task)."""
+        self.gathered(ctx, "home_timelines").append((payload["status"]["id"], payload["accounts"]))
+        ctx.emit("home_updates", {"status": payload["status"]["id"], "accounts": payload["accounts"]})
+
+    def deliver_lists(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
+        """Add the status to list timelines (`[owner, list_id]` pairs) once the batch commits (on their task)."""
+        lists = payload["lists"]
+        self.gathered(ctx, "list_timelines").append((payload["status"]["id"], [list_id for _, list_id in lists]))
+        ctx.emit("list_updates", {"status": payload["status"]["id"], "lists": lists})
+
+    def gathered(self, ctx: BatchContext, timelines: str) -> list[tuple[int, list[int]]]:
+        """Return the list gathering this attempt's deliveries to task global `timelines` on this task.
+
+        It is handed to the timelines by a single after-commit callback (`deliver_many`, vectorized over the
+        whole batch). A new attempt has a new context, so an aborted attempt's list is dropped with its
+        callback.
         """
         if self._pending_ctx is not ctx:
             self._pending_ctx, self._pending = ctx, {}
-        pending = self._pending.get(ctx.task)
+        pending = self._pending.get((ctx.task, timelines))
         if pending is None:
-            pending = self._pending[ctx.task] = []
-            timelines = ctx.task_global("home_timelines")
-            ctx.after_commit(partial(timelines.deliver_many, pending))
-        pending.append((payload["status"]["id"], payload["accounts"]))
-        ctx.emit("home_updates", {"status": payload["status"]["id"], "accounts": payload["accounts"]})
+            pending = self._pending[(ctx.task, timelines)] = []
+            ctx.after_commit(partial(ctx.task_global(timelines).deliver_many, pending))
+        return pending
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -150,6 +254,11 @@ class Fanout:
             return bool(following.contains(a, b))
 
         return [f for f, options in page if f != author and reaches(status, f, options, follows)]
+
+    def deliver_home(self, ctx: TopologyContext, status: Delivery, recipients: list[int]) -> None:
+        """Deliver to the home timelines of `recipients` but the owners of exclusive lists with the author."""
+        excluded = exclusive_owners(ctx, status, recipients)
+        self.deliver_grouped(ctx, status, [r for r in recipients if r not in excluded] if excluded else recipients)
 
     def deliver_grouped(self, ctx: TopologyContext, status: Delivery, recipients: list[int]) -> None:
         """Hop once to each task owning some of `recipients` (task ownership memoized per account)."""

@@ -32,13 +32,17 @@
                conversations (stream) $$direct_statuses, $$direct_conversations, $$direct_recent; sources
                                    *statuses_with_id, *conversations (steps add_to_conversation,
                                    remove_from_conversation)
-               fanout (microbatch) $$fanout_continuations (steps fan_out_bucket, deliver)
-    task global home_timelines     timelines.HomeTimelines
+               fanout (microbatch) $$fanout_continuations, $$fanout_cursors (steps fan_out_bucket,
+                                   fan_out_tag, deliver, deliver_lists): home, list and followed-tag fanout
+    task globals home_timelines    timelines.HomeTimelines (by account)
+               list_timelines      list_timelines.ListTimelines (by list id)
     outputs    home_updates        {"status": id, "accounts": [ids]}: one page of home deliveries (fanout)
+               list_updates        {"status": id, "lists": [[owner, list_id]]}: list deliveries (fanout)
                public_updates      {"status", "author", "visibility", "tags", "local"}: a public status (fanout)
                status_deletes      {"status", "author", "visibility"}: a deleted status (fanout)
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
-               home_timeline; statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
+               home_timeline; list_timeline(owner, list_id, max_id?, limit?, since_id?, min_id?) (routed
+               by list id; None if not the owner's); statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
                (routed by status); favourites bookmarks pinned muted_conversation account_stats (routed
                by account); statuses_with_counts_on accounts_with_stats_on (on a given task);
                statuses_here accounts_here fanout_backlog (every task);
@@ -47,8 +51,8 @@
                scheduled_statuses(author, max_id?, limit?), scheduled_status(author, id),
                direct_conversations(account, max_id?, limit?), direct_conversation(account, id)
 
-Launch `relationships` first: fanout reads its follower buckets, followers and follows (mirrors), and
-interactions and hydration read its blocks, mutes and follows.
+Launch `relationships` first: fanout reads its follower buckets, followers, follows, list memberships
+and tag followers (mirrors), and interactions, hydration and timeline reads its blocks, mutes and follows.
 `$$id_clock` is written by the accounts topology only; statuses ids use their own clock PState
 `$$status_id_clock` (one writer per PState), which also issues media and scheduled ids (its own key each),
 and favourite / bookmark / pin ids have `$$interaction_id_clock`. Each file's docstring gives its PStates'
@@ -70,6 +74,7 @@ from modules.core import (
     edits,
     hydrate,
     interactions,
+    list_timelines,
     media,
     polls,
     queries,
@@ -89,6 +94,7 @@ from topology.module import Module, ModuleBuilder, all_tasks, by_key, on_task
 DEFAULT_FANOUT_LIMIT = 5_000
 DEFAULT_TICK_MS = 100
 DEFAULT_CONTENT_TICK_MS = 1_000
+STREAMED_OUTPUTS = ("home_updates", "list_updates", "public_updates", "status_deletes")  # the streaming API's sources
 
 
 class Core(Module):
@@ -128,9 +134,10 @@ class Core(Module):
         self._define_conversations(m)
         self._define_fanout(m)
         m.task_global("home_timelines", self._home_timelines)
+        m.task_global("list_timelines", self._list_timelines)
         self._define_queries(m)
         self._define_content_queries(m)
-        for output in ("home_updates", "public_updates", "status_deletes"):  # the streaming API's sources
+        for output in STREAMED_OUTPUTS:
             m.output(output)
 
     def _define_accounts(self, m: ModuleBuilder) -> None:
@@ -187,10 +194,13 @@ class Core(Module):
     def _define_fanout(self, m: ModuleBuilder) -> None:
         topology = m.microbatch("fanout")
         topology.pstate("$$fanout_continuations", Map((str, int), SortedMap((int, int, int), dict)))
+        topology.pstate("$$fanout_cursors", Map((str, int), SortedMap((int, str, str), dict)))
         topology.source("*statuses_with_id", self.fanout.on_statuses)
         topology.source("*fanout_tick", self.fanout.on_tick)
         topology.step(self.fanout.fan_out_bucket, "fan_out_bucket")
+        topology.step(self.fanout.fan_out_tag, "fan_out_tag")
         topology.step(self.fanout.deliver, "deliver")
+        topology.step(self.fanout.deliver_lists, "deliver_lists")
 
     def _define_queries(self, m: ModuleBuilder) -> None:
         for fn in (
@@ -219,6 +229,7 @@ class Core(Module):
 
     def _define_content_queries(self, m: ModuleBuilder) -> None:
         m.query("context", threads.context, route=by_key(1))
+        m.query("list_timeline", list_timelines.list_timeline, route=by_key(1))
         m.query("status_history", edits.history, route=by_key())
         m.query("status_source", edits.source, route=by_key())
         m.query("poll", polls.poll, route=by_key(1))
@@ -233,3 +244,6 @@ class Core(Module):
 
     def _home_timelines(self, ctx: ReadContext) -> Any:
         return HomeTimelines(self.home_cap)
+
+    def _list_timelines(self, ctx: ReadContext) -> Any:
+        return list_timelines.ListTimelines(self.home_cap)

@@ -14,7 +14,8 @@ from modules.core.boosts import REBLOG_FALLOFF, without_repeated_boosts
 from modules.core.ids import task_key
 from modules.core.statuses import is_live
 from modules.core.timelines import HomeTimelines
-from topology.context import ReadContext
+from modules.core.visibility import relations
+from topology.context import QueryContext, ReadContext
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 40
@@ -59,42 +60,85 @@ def author_deliveries(ctx: ReadContext, author: int, limit: int) -> list[dict[st
 
 
 def home_timeline(
-    ctx: ReadContext,
+    ctx: QueryContext,
     account_id: int,
     max_id: int | None = None,
     limit: int = DEFAULT_PAGE,
     since_id: int | None = None,
     min_id: int | None = None,
+    now_ms: int | None = None,
 ) -> list[int]:
-    """Return a page of `account_id`'s home timeline, newest first, without deleted statuses or repeated boosts.
+    """Return a page of `account_id`'s home timeline, newest first (see `visible_page`)."""
+    timelines: HomeTimelines = ctx.task_global("home_timelines")
+    return visible_page(ctx, timelines, account_id, account_id, max_id, limit, since_id, min_id, now_ms)
+
+
+def visible_page(
+    ctx: QueryContext,
+    timelines: HomeTimelines,
+    key: int,
+    viewer: int,
+    max_id: int | None,
+    limit: int,
+    since_id: int | None,
+    min_id: int | None,
+    now_ms: int | None,
+) -> list[int]:
+    """Return a page of timeline `key` for `viewer`: no deleted statuses, repeated boosts or hidden accounts.
 
     Mastodon's paging: ids below `max_id` and above `since_id` / `min_id`; the newest such page, or with
-    `min_id` the page just above it (how clients page upwards to newer statuses).
+    `min_id` the page just above it (how clients page upwards to newer statuses). Left out and the page
+    filled from further on, like deleted statuses: statuses whose author (or boosted original's author)
+    the viewer blocks, mutes (at `now_ms`, default the clock) or is blocked by, and statuses mentioning an
+    account the viewer blocks or mutes (FeedManager#filter_from_home, applied at read time: see `fanout`).
     """
-    timelines: HomeTimelines = ctx.task_global("home_timelines")
     limit = _clamp(limit)
+    now = ctx.now_ms() if now_ms is None else now_ms
     above = max(since_id or 0, min_id or 0) or None
     upwards = min_id is not None
     out: list[int] = []
     boosted: set[int] = set()  # originals boosted on this page: another boost of one is left out
 
     def older(status_id: int) -> list[int]:
-        return timelines.page(ctx, account_id, status_id, REBLOG_FALLOFF)
+        return timelines.page(ctx, key, status_id, REBLOG_FALLOFF)
 
     while len(out) < limit:
-        ids = timelines.page(ctx, account_id, max_id, limit - len(out), above, oldest=upwards)
+        ids = timelines.page(ctx, key, max_id, limit - len(out), above, oldest=upwards)
         if not ids:
             return out
         found = ctx.query("core", "statuses_here", ids)
         dead = [i for i in ids if not is_live(found.get(i))]
         if dead:
-            timelines.forget(account_id, dead)
-        live = without_repeated_boosts([i for i in ids if i not in dead], found, boosted, older)
+            timelines.forget(key, dead)
+        hidden = hidden_from(ctx, viewer, [found[i] for i in ids if i not in dead], now)
+        live = without_repeated_boosts([i for i in ids if i not in dead and i not in hidden], found, boosted, older)
         if upwards:
             out, above = live + out, ids[0]  # later pages are newer: they go in front
         else:
             out, max_id = out + live, ids[-1]
     return out
+
+
+def hidden_from(ctx: ReadContext, viewer: int, statuses: list[dict[str, Any]], now_ms: int) -> set[int]:
+    """Return the ids among `statuses` a home or list timeline hides from `viewer` for blocks and mutes."""
+    people = {int(s["author"]) for s in statuses}
+    people.update(int(s["reblog_author"]) for s in statuses if s.get("reblog_author") is not None)
+    people.update(int(m) for s in statuses for m in s.get("mentions") or ())
+    rels = relations(ctx, viewer, people, now_ms, follows_needed=())
+    if not any(rel.blocks or rel.blocked_by or rel.mutes for rel in rels.values()):
+        return set()  # nobody blocked or muted on this page (relations: three reads if none at all)
+
+    def hides(account: int | None, blocked_by_counts: bool) -> bool:
+        rel = rels.get(int(account)) if account is not None else None
+        return rel is not None and (rel.blocks or rel.mutes or (blocked_by_counts and rel.blocked_by))
+
+    return {
+        int(s["id"])
+        for s in statuses
+        if hides(s["author"], True)
+        or hides(s.get("reblog_author"), True)
+        or any(hides(m, False) for m in s.get("mentions") or ())
+    }
 
 
 def statuses_here(ctx: ReadContext, status_ids: list[int]) -> dict[int, Any]:
@@ -108,9 +152,9 @@ def accounts_here(ctx: ReadContext, account_ids: list[int]) -> dict[int, Any]:
 
 
 def fanout_backlog(ctx: ReadContext) -> int:
-    """Return how many (status, bucket) fanouts this task still has to continue (runs everywhere: summed)."""
+    """Return how many paged fanouts (status and bucket, memberships or tag) this task still has to continue."""
     key = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
-    return int(ctx.pstate("$$fanout_continuations").size(key))
+    return int(ctx.pstate("$$fanout_continuations").size(key)) + int(ctx.pstate("$$fanout_cursors").size(key))
 
 
 def merge_dicts(results: list[dict[int, Any]]) -> dict[int, Any]:

@@ -10,7 +10,8 @@ harmless.
 
 Nothing here is durable. A timeline is *loaded* once it has been merged with a rebuild: on its first read
 in a process, the account's followees' (and its own) recent statuses are read from `$$author_statuses`,
-filtered by the same rule fanout uses (`delivery.reaches`), and merged with whatever fanout delivered
+filtered by the same rule fanout uses (`delivery.reaches`, and the members of the account's exclusive
+lists left out), and merged with whatever fanout delivered
 since the process started. So after a restart a timeline reads the same as if the process had never
 stopped, as long as the follow graph did not change (Mastodon removes an unfollowed account's statuses
 at unfollow time; here they stay until a restart or until newer statuses push them out).
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from modules.core.delivery import reaches
+from modules.core.list_delivery import exclusive_members
 from topology.context import ReadContext
 
 DEFAULT_CAP = 600
@@ -268,7 +270,10 @@ class HomeTimelines:
         def follows(a: int, b: int) -> bool:
             return bool(following.contains(a, b))
 
+        excluded = exclusive_members(ctx, account)  # their statuses go to an exclusive list, not home
         for author in [account, *followees(ctx, account)]:
+            if author in excluded:
+                continue
             options = None if author == account else following.get(account, author)
             if author != account and options is None:
                 continue  # unfollowed while we paged
