@@ -2,13 +2,14 @@
 
 Mastodon's rule (Tag::HASHTAG_RE, simplified): `#` not preceded by a word character, `/` or `)`, then word
 characters containing at least one non-digit, so `#2024` is not a tag but `#web3` is. Names compare
-case-insensitively: modules store the lower-cased (casefolded) form; the first spelling in the text is kept
+case-insensitively: modules store the NFKC casefolded form; the first spelling in the text is kept
 for display by whoever renders it.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 HASHTAG = re.compile(r"(?<![\w/)])#(\w*[^\W\d]\w*)")
 MAX_TAG_CHARS = 100
@@ -25,5 +26,9 @@ def hashtags(text: str) -> list[str]:
 
 
 def normalize_tag(name: str) -> str:
-    """Return the form hashtags are stored and compared in (case-insensitive, no leading '#')."""
-    return name.removeprefix("#").casefold()
+    """Return the form hashtags are stored and compared in: NFKC, casefolded, no leading '#'.
+
+    Relationships' followed tags (`modules/relationships/tags.py`) normalize the same way, so a status'
+    tags meet their followers.
+    """
+    return unicodedata.normalize("NFKC", name.removeprefix("#")).casefold()

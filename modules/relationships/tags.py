@@ -5,7 +5,7 @@ The `tags` stream topology keeps both directions, each on its owner's task:
     account's task   $$followed_tags   account -> tag -> followed-at time (ms)
     tag's task       $$tag_followers   tag -> sorted set of accounts   (the fanout reads this)
 
-Tags are stored normalized (`normalize_tag`): no leading '#', Unicode NFKC, lower case. A name is
+Tags are stored normalized (`normalize_tag`): no leading '#', Unicode NFKC, casefolded (as core's `text.normalize_tag`). A name is
 Mastodon's hashtag shape: word characters (letters, combining marks, digits, '_') and inner '·', with at
 least one that is not a digit. Queries route on their raw argument, so callers pass normalized names.
 """
@@ -32,7 +32,7 @@ def normalize_tag(name: object) -> str:
     """Return the stored form of hashtag `name`, or raise RecordRejected saying why it is not one."""
     if not isinstance(name, str):
         raise RecordRejected(f"a tag must be a string, got {type(name).__name__}")
-    tag = unicodedata.normalize("NFKC", name.removeprefix("#")).lower()
+    tag = unicodedata.normalize("NFKC", name.removeprefix("#")).casefold()  # as core's text.normalize_tag
     if not tag or len(tag) > MAX_TAG_CHARS:
         raise RecordRejected(f"a tag has 1 to {MAX_TAG_CHARS} characters, got {len(tag)}")
     if not all(_is_word(char) or (char == MIDDLE_DOT and 0 < i < len(tag) - 1) for i, char in enumerate(tag)):

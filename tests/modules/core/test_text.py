@@ -33,3 +33,10 @@ def test_statuses_carry_their_tags_in_the_status_and_its_delivery(tmp_path: Path
             assert delivery["tags"] == ["fediverse", "tusk"] and delivery["reblog_of"] is None
 
     asyncio.run(scenario())
+
+
+def test_core_and_followed_tags_normalize_alike() -> None:
+    from modules.relationships.tags import normalize_tag as followed_tag
+
+    for name in ("Straße", "#ＴＵＳＫ", "Café", "snake_Case", "日本語"):
+        assert followed_tag(name) == normalize_tag(name)
