@@ -7,7 +7,8 @@ The `tags` stream topology keeps both directions, each on its owner's task:
 
 Tags are stored normalized (`normalize_tag`): no leading '#', Unicode NFKC, casefolded (as core's
 `text.normalize_tag`). A name is Mastodon's hashtag shape: word characters (letters, combining marks,
-digits, '_') and inner '·', with at least one that is not a digit. Queries route on their raw argument, so callers pass normalized names.
+digits, '_') and inner '·', with at least one that is not a digit. Queries route on their raw argument,
+so callers pass normalized names.
 """
 
 from __future__ import annotations
