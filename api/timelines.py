@@ -1,4 +1,4 @@
-"""Timelines: `GET /api/v1/timelines/home`, `/public` and `/tag/:hashtag`.
+"""Timelines: `GET /api/v1/timelines/home`, `/list/:id`, `/public` and `/tag/:hashtag`.
 
 Public and hashtag timelines are open without a token (Mastodon's default); a token given must grant
 `read:statuses`, and its account's blocks and mutes hide authors. Paging bounds go to the modules, which
@@ -13,6 +13,8 @@ from aiohttp import web
 
 from api import render
 from api.config import CLIENT, Route
+from api.errors import not_found
+from api.lookups import path_id
 from api.oauth import require_user
 from api.pagination import Page, page_params, paged
 from api.params import read_params
@@ -26,6 +28,7 @@ def routes() -> list[Route]:
     """The routes of this resource."""
     return [
         ("GET", "/api/v1/timelines/home", home),
+        ("GET", "/api/v1/timelines/list/{id}", list_timeline),
         ("GET", "/api/v1/timelines/public", public),
         ("GET", "/api/v1/timelines/tag/{hashtag}", tag),
     ]
@@ -40,6 +43,19 @@ async def home(request: web.Request) -> web.Response:
     ids: list[int] = await client.query(
         CORE, "home_timeline", account, page.max_id, page.limit, since_id=page.since_id, min_id=page.min_id
     )
+    return await paged(request, await render.statuses(request, account, ids), page.full(ids))
+
+
+async def list_timeline(request: web.Request) -> web.Response:
+    """GET /api/v1/timelines/list/:id: statuses of the caller's list, newest first; 404 for another's list."""
+    account = await require_user(request, "read:lists")
+    page = page_params(await read_params(request))
+    bounds = {"since_id": page.since_id, "min_id": page.min_id}
+    ids: list[int] | None = await request.app[CLIENT].query(
+        CORE, "list_timeline", account, path_id(request), page.max_id, page.limit, **bounds
+    )
+    if ids is None:
+        raise not_found()
     return await paged(request, await render.statuses(request, account, ids), page.full(ids))
 
 

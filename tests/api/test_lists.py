@@ -115,3 +115,30 @@ def test_list_errors_and_scopes(tmp_path: Path) -> None:
             assert await error(await client.get(f"/api/v1/lists/{list_id}/accounts", headers=bob.auth), 404)
 
     asyncio.run(scenario())
+
+
+def test_the_list_timeline_shows_members_statuses_to_the_owner_only(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served(tmp_path) as (client, cluster):
+            [alice, bob, carol] = await sign_up(client, "alice", "bob", "carol")
+            for other in (bob, carol):
+                await ok(await client.post(f"/api/v1/accounts/{other.id}/follow", headers=alice.auth))
+            created = await ok(await client.post("/api/v1/lists", json={"title": "Bob"}, headers=alice.auth))
+            members = f"/api/v1/lists/{created['id']}/accounts"
+            await ok(await client.post(members, json={"account_ids": [bob.id]}, headers=alice.auth))
+            posted = [
+                await ok(await client.post("/api/v1/statuses", json={"status": text}, headers=user.auth))
+                for user, text in ((bob, "first from bob"), (carol, "from carol"), (bob, "second from bob"))
+            ]
+            await cluster.controls.wait_idle()
+            timeline = f"/api/v1/timelines/list/{created['id']}"
+            page = await ok(await client.get(timeline, headers=alice.auth))
+            assert [s["id"] for s in page] == [posted[2]["id"], posted[0]["id"]]  # members only, newest first
+            older = await ok(await client.get(f"{timeline}?max_id={posted[2]['id']}", headers=alice.auth))
+            assert [s["id"] for s in older] == [posted[0]["id"]]
+            newer = await ok(await client.get(f"{timeline}?min_id={posted[0]['id']}", headers=alice.auth))
+            assert [s["id"] for s in newer] == [posted[2]["id"]]
+            assert await error(await client.get(timeline, headers=bob.auth), 404)  # not bob's list
+            assert await error(await client.get("/api/v1/timelines/list/12345", headers=alice.auth), 404)
+
+    asyncio.run(scenario())
