@@ -112,7 +112,7 @@ async def grouped(request: web.Request) -> web.Response:
     account_ids = list(dict.fromkeys(a for group in groups for a in group["sample_account_ids"]))
     status_ids = list(dict.fromkeys(g["status"] for g in groups if g["status"] is not None))
     accounts, statuses = await asyncio.gather(
-        render.accounts(request, account_ids), render.statuses(request, account, status_ids)
+        render.accounts(request, account_ids), render.statuses(request, account, status_ids, "notifications")
     )
     live = {int(status["id"]) for status in statuses}
     kept = [group for group in groups if group["status"] is None or group["status"] in live]
@@ -145,7 +145,7 @@ async def rendered(request: render.HasApp, viewer: int, found: list[dict[str, An
     account_ids = list(dict.fromkeys(n["account"] for n in found))
     status_ids = list(dict.fromkeys(n["status"] for n in found if n["status"] is not None))
     accounts, statuses = await asyncio.gather(
-        render.accounts(request, account_ids), render.statuses(request, viewer, status_ids)
+        render.accounts(request, account_ids), render.statuses(request, viewer, status_ids, "notifications")
     )
     by_account = {int(a["id"]): a for a in accounts}
     by_status = {int(s["id"]): s for s in statuses}

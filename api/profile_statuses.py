@@ -39,7 +39,7 @@ async def statuses(request: web.Request) -> web.Response:
     params = await read_params(request)
     if params.boolean("pinned"):
         pinned = await request.app[CLIENT].query(CORE, "pinned", author)
-        return json_response(await render.statuses(request, viewer, pinned))
+        return json_response(await render.statuses(request, viewer, pinned, "account"))
     return await paged(request, await walk(request, viewer, author, params))
 
 
@@ -71,7 +71,7 @@ async def walk(request: web.Request, viewer: int | None, author: int, params: Pa
     found: list[Entity] = []
     for _ in range(MAX_WALK):
         rows = await view.range(author, start, end, reverse=not upwards, limit=CHUNK)
-        shown = await render.statuses(request, viewer, [int(i) for i, delivery in rows if keep(delivery)])
+        shown = await render.statuses(request, viewer, [int(i) for i, delivery in rows if keep(delivery)], "account")
         found += [s for s in shown if s["media_attachments"] or not only_media]
         if len(rows) < CHUNK or len(found) >= page.limit:
             break

@@ -15,6 +15,7 @@ from api import entities, status_entities
 from api.config import CLIENT, CONFIG
 from api.entities import Entity, StatusParts
 from api.media_entity import attachment
+from api.status_filters import apply_filters
 
 CORE = "core"
 RELATIONSHIPS = "relationships"
@@ -63,15 +64,24 @@ async def accounts(request: HasApp, account_ids: list[int]) -> list[Entity]:
     return [rendered[i] for i in account_ids if i in rendered]
 
 
-async def statuses(request: HasApp, viewer: int | None, status_ids: list[int]) -> list[Entity]:
-    """Return the live statuses among `status_ids` that `viewer` may see, rendered in order."""
+async def statuses(
+    request: HasApp, viewer: int | None, status_ids: list[int], context: str | None = None
+) -> list[Entity]:
+    """Return the live statuses among `status_ids` that `viewer` may see, rendered in order.
+
+    With a filter `context` (`status_filters.CONTEXTS`), the viewer's filters apply: hidden statuses are
+    left out and the others carry their `filtered` results.
+    """
     if not status_ids:
         return []
     client = request.app[CLIENT]
     hydrated: list[dict[str, Any]] = await client.query(CORE, "statuses", viewer, status_ids, now_ms(request))
     parts = await status_parts(request, viewer, hydrated)
     config = request.app[CONFIG]
-    return [entities.status(config, s, parts) for s in hydrated if s["author"] in parts.accounts]
+    shown = [(s, entities.status(config, s, parts)) for s in hydrated if s["author"] in parts.accounts]
+    if viewer is None or context is None:
+        return [entity for _, entity in shown]
+    return await apply_filters(request, viewer, context, shown)
 
 
 async def status_parts(request: HasApp, viewer: int | None, hydrated: list[dict[str, Any]]) -> StatusParts:

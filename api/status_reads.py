@@ -48,7 +48,7 @@ async def context(request: web.Request) -> web.Response:
     if found is None:
         raise not_found()
     ancestors, descendants = found["ancestors"], found["descendants"]
-    rendered = await render.statuses(request, viewer, ancestors + descendants)
+    rendered = await render.statuses(request, viewer, ancestors + descendants, "thread")
     by_id = {int(s["id"]): s for s in rendered}
     return json_response(
         {

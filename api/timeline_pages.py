@@ -65,7 +65,7 @@ def loader(request: HasApp, viewer: int | None, keep: Callable[[Entity], bool] |
     """Return a `Load` that renders ids for `viewer`, then keeps what the viewer may see and `keep` accepts."""
 
     async def load(ids: list[int]) -> list[Entity]:
-        statuses = await viewable(request, viewer, await render.statuses(request, viewer, ids))
+        statuses = await viewable(request, viewer, await render.statuses(request, viewer, ids, "public"))
         return statuses if keep is None else [s for s in statuses if keep(s)]
 
     return load

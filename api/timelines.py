@@ -43,7 +43,7 @@ async def home(request: web.Request) -> web.Response:
     ids: list[int] = await client.query(
         CORE, "home_timeline", account, page.max_id, page.limit, since_id=page.since_id, min_id=page.min_id
     )
-    return await paged(request, await render.statuses(request, account, ids), page.full(ids))
+    return await paged(request, await render.statuses(request, account, ids, "home"), page.full(ids))
 
 
 async def list_timeline(request: web.Request) -> web.Response:
@@ -56,7 +56,7 @@ async def list_timeline(request: web.Request) -> web.Response:
     )
     if ids is None:
         raise not_found()
-    return await paged(request, await render.statuses(request, account, ids), page.full(ids))
+    return await paged(request, await render.statuses(request, account, ids, "home"), page.full(ids))
 
 
 async def public(request: web.Request) -> web.Response:
