@@ -37,6 +37,10 @@
     outputs    home_updates        {"status": id, "accounts": [ids]}: one page of home deliveries (fanout)
                public_updates      {"status", "author", "visibility", "tags", "local"}: a public status (fanout)
                status_deletes      {"status", "author", "visibility"}: a deleted status (fanout)
+               status_updates      {"status", "author", "visibility", "tags", "mentions", "local"}: an
+                                   edited status, once its revision is stored (edits.py)
+               conversations       {"account", "conversation"}: a participant's entry changed by a
+                                   direct status (conversations.py)
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
                home_timeline; statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
                (routed by status); favourites bookmarks pinned muted_conversation account_stats (routed
@@ -130,7 +134,8 @@ class Core(Module):
         m.task_global("home_timelines", self._home_timelines)
         self._define_queries(m)
         self._define_content_queries(m)
-        for output in ("home_updates", "public_updates", "status_deletes"):  # the streaming API's sources
+        # The streaming API's sources.
+        for output in ("home_updates", "public_updates", "status_deletes", "status_updates", "conversations"):
             m.output(output)
 
     def _define_accounts(self, m: ModuleBuilder) -> None:
