@@ -31,7 +31,7 @@ def test_search_finds_prefixes_hashtags_and_searchable_statuses(tmp_path: Path) 
                 query = "&".join(f"{k}={v}" for k, v in params.items())
                 return f"/api/v2/search?q={quote(q)}" + (f"&{query}" if query else "")
 
-            found = await ok(await client.get(search("#hashtag"), headers=bob.auth))  # same use time: by name
+            found = await ok(await client.get(search("#hashtag"), headers=bob.auth))  # shortest, then by name
             assert [h["name"] for h in found["hashtags"]] == ["hashtag_x", "hashtag_y", "hashtag_z"]
             assert found["accounts"] == [] and found["statuses"] == []
             assert_valid(schemas, "Search", found)
