@@ -69,7 +69,7 @@ async def change(request: web.Request, account: int, op: str) -> int:
     return conversation
 
 
-async def rendered(request: web.Request, account: int, entries: list[dict[str, Any]]) -> list[Entity]:
+async def rendered(request: render.HasApp, account: int, entries: list[dict[str, Any]]) -> list[Entity]:
     """Render conversation entries: their other participants and last status, as `account` sees them."""
     last = await render.statuses(request, account, [e["last_status"] for e in entries])
     by_id = {int(s["id"]): s for s in last}

@@ -7,13 +7,16 @@ accepts the pending ones on unlock). Parameters arrive as JSON (`{"source": {"pr
 `fields_attributes` as a list or an indexed object) or as form fields (`source[privacy]`,
 `fields_attributes[0][name]`).
 
-Not stored yet, because no module keeps them: `discoverable`, `indexable`, `hide_collections` and
-`source[privacy|sensitive|language]` are validated and otherwise ignored; `avatar` / `header` uploads
-are ignored until media storage lands.
+Preferences (`source[privacy|sensitive|language]`, `discoverable`) go to the account in the same record.
+`avatar` / `header` (multipart only) are processed and stored as media (profile_images.py); the account
+keeps their URLs. Not stored, because no module keeps them: `indexable` and `hide_collections` are
+validated and otherwise ignored.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -22,13 +25,15 @@ from api.config import CLIENT, Route
 from api.errors import unprocessable
 from api.lookups import account_or_404
 from api.params import Params, read_params
+from api.profile_images import read_profile_form
 from api.responses import json_response
 from api.scopes import require_user
+from modules.core.records import LANGUAGE
 
 CORE, RELATIONSHIPS = "core", "relationships"
 TEXTS = ("display_name", "note")
 FLAGS = ("locked", "bot")
-IGNORED_FLAGS = ("discoverable", "indexable", "hide_collections")
+IGNORED_FLAGS = ("indexable", "hide_collections")
 PRIVACY = frozenset({"public", "unlisted", "private"})
 MAX_FIELDS = 16  # the module enforces its own (smaller) limit; this only bounds the parsing
 
@@ -41,8 +46,12 @@ def routes() -> list[Route]:
 async def update_credentials(request: web.Request) -> web.Response:
     """PATCH /api/v1/accounts/update_credentials."""
     caller = await require_user(request, "write:accounts")
-    params = await read_params(request)
-    changes = profile_changes(params)
+    with tempfile.TemporaryDirectory(prefix="tusk-profile-") as work:
+        if request.content_type == "multipart/form-data":
+            params, images = await read_profile_form(request, Path(work))
+        else:
+            params, images = await read_params(request), {}
+    changes = profile_changes(params) | preference_changes(params) | images
     check_unstored(params)
     client = request.app[CLIENT]
     if changes:
@@ -80,16 +89,31 @@ def profile_fields(attributes: Params) -> list[dict[str, str]]:
     return fields
 
 
+def preference_changes(params: Params) -> dict[str, Any]:
+    """Return the posting preferences and `discoverable` given, as core's update record spells them."""
+    changes: dict[str, Any] = {}
+    if params.has("discoverable"):
+        changes["discoverable"] = params.boolean("discoverable")
+    source = params.nested("source")
+    if source.has("privacy"):
+        privacy = source.string("privacy")
+        if privacy not in PRIVACY:
+            raise unprocessable(f"source[privacy] must be one of {sorted(PRIVACY)}")
+        changes["privacy"] = privacy
+    if source.has("sensitive"):
+        changes["sensitive"] = source.boolean("sensitive")
+    if source.has("language"):
+        language = (source.string("language", most=16) or "").strip().lower()
+        if language and not LANGUAGE.fullmatch(language):
+            raise unprocessable("source[language] must be an ISO 639 language code")
+        changes["language"] = language or None
+    return changes
+
+
 def check_unstored(params: Params) -> None:
-    """Validate the settings no module stores yet, so a malformed one is still a 422."""
+    """Validate the settings no module stores, so a malformed one is still a 422."""
     for flag in IGNORED_FLAGS:
         params.boolean(flag)
-    source = params.nested("source")
-    privacy = source.string("privacy")
-    if privacy is not None and privacy not in PRIVACY:
-        raise unprocessable(f"source[privacy] must be one of {sorted(PRIVACY)}")
-    source.boolean("sensitive")
-    source.string("language", most=16)
 
 
 def _index_order(index: str) -> tuple[int, str]:

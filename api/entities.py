@@ -43,7 +43,7 @@ def content_html(text: str) -> str:
 def account(config: ApiConfig, found: dict[str, Any], counts: dict[str, int]) -> Entity:
     """Render Mastodon's Account."""
     username, base = found["username"], config.base_url
-    avatar, header = base + MISSING_AVATAR, base + MISSING_HEADER
+    avatar, header = found.get("avatar") or base + MISSING_AVATAR, found.get("header") or base + MISSING_HEADER
     created = iso(found["created_at"] - found["created_at"] % 86_400_000)  # Mastodon shows the day
     return {
         "id": render(found["id"]),
@@ -54,15 +54,15 @@ def account(config: ApiConfig, found: dict[str, Any], counts: dict[str, int]) ->
         "display_name": found["display_name"],
         "note": content_html(found["note"]),
         "avatar": avatar,
-        "avatar_static": avatar,
+        "avatar_static": found.get("avatar_static") or avatar,
         "avatar_description": "",
         "header": header,
-        "header_static": header,
+        "header_static": found.get("header_static") or header,
         "header_description": "",
         "locked": found["locked"],
         "bot": found["bot"],
         "group": False,
-        "discoverable": None,
+        "discoverable": found.get("discoverable"),
         "indexable": False,
         "hide_collections": None,
         "noindex": None,
@@ -88,14 +88,14 @@ def account(config: ApiConfig, found: dict[str, Any], counts: dict[str, int]) ->
 def credential_account(config: ApiConfig, found: dict[str, Any], counts: dict[str, int]) -> Entity:
     """Render Mastodon's CredentialAccount: an Account with its `source` and `role`."""
     source = {
-        "privacy": "public",
-        "sensitive": False,
-        "language": None,
+        "privacy": found.get("privacy", "public"),
+        "sensitive": found.get("sensitive", False),
+        "language": found.get("language"),
         "note": found["note"],
         "fields": found["fields"],
         "follow_requests_count": counts.get("follow_requests_count", 0),
         "hide_collections": None,
-        "discoverable": None,
+        "discoverable": found.get("discoverable"),
         "indexable": False,
     }
     role = {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False}

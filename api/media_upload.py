@@ -49,10 +49,10 @@ async def receive(request: web.Request, work: Path, limits: MediaLimits) -> Uplo
             raise unprocessable("nested multipart bodies are not accepted")
         if part.name == "file" and upload.path is None:
             upload.path = work / "upload"
-            upload.format, upload.size = await _save_file(part, upload.path, limits, "File")
+            upload.format, upload.size = await save_file(part, upload.path, limits, "File")
         elif part.name == "thumbnail" and upload.thumbnail is None:
             upload.thumbnail = work / "thumbnail-upload"
-            upload.thumbnail_format, _ = await _save_file(part, upload.thumbnail, limits, "Thumbnail", image=True)
+            upload.thumbnail_format, _ = await save_file(part, upload.thumbnail, limits, "Thumbnail", image=True)
         elif part.name in TEXT_FIELDS:
             upload.fields[part.name] = await _read_text(part)
         else:
@@ -60,9 +60,10 @@ async def receive(request: web.Request, work: Path, limits: MediaLimits) -> Uplo
     return upload
 
 
-async def _save_file(
+async def save_file(
     part: BodyPartReader, target: Path, limits: MediaLimits, what: str, *, image: bool = False
 ) -> tuple[MediaFormat, int]:
+    """Stream `part` to `target`, sniffing its format; 422 for an unknown (or non-image) type or too many bytes."""
     with target.open("wb") as sink:
         head = await _read_head(part)
         found = sniff(head)

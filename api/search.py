@@ -1,30 +1,31 @@
 """Search: `GET /api/v2/search` (accounts, statuses, hashtags) and `GET /api/v1/accounts/search` (accounts).
 
-Today accounts are found by exact address only: `user`, `@user`, `user@our.domain`, or the profile URL
-(`{base}/@user`, `{base}/users/user`), through core's `account_by_username`. Anything else, remote
-addresses included (we do not resolve over WebFinger yet), finds nothing: an empty result, never a 404.
-Statuses and hashtags need the search module; until it lands they are always empty.
-
-Each kind has one `find_*` function taking the parsed `SearchQuery` and returning ids (or tag names): a
-search module plugs in by replacing a body with its one query call.
+Accounts: an exact local address (`user`, `@user`, `user@our.domain`, or the profile URL `{base}/@user`,
+`{base}/users/user`) resolves first through core's `account_by_username`; other words match usernames and
+display names by prefix through the search module (followed accounts first). Remote addresses find nothing
+(we do not resolve over WebFinger yet): an empty result, never a 404. Hashtags match by prefix (the search
+module), rendered with the trends module's history. Statuses are full-text within what the caller may search
+(own, mentioned, favourited, bookmarked), so anonymous callers find none.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 from api import render
 from api.config import CLIENT, CONFIG, Route
-from api.entities import search_results
+from api.entities import search_results, tag
 from api.errors import unauthorized
 from api.params import Params, read_params
 from api.responses import json_response
 from api.scopes import optional
 from modules.core.records import USERNAME
 
-CORE, RELATIONSHIPS = "core", "relationships"
+CORE, RELATIONSHIPS, SEARCH, TRENDS = "core", "relationships", "search", "trends"
 KINDS = ("accounts", "statuses", "hashtags")
 MAX_OFFSET = 10_000
 MAX_QUERY = 500
@@ -90,25 +91,44 @@ def parse_query(
 
 
 async def find_accounts(request: web.Request, query: SearchQuery) -> list[int]:
-    """Return the ids of the accounts `query` finds: its exact local address, if it names an account."""
-    username = local_username(query.q, request.app[CONFIG].base_url, request.app[CONFIG].domain)
-    if "accounts" not in query.kinds or username is None:
+    """Return the ids of the accounts `query` finds: its exact local address first, then prefix matches."""
+    if "accounts" not in query.kinds or _remote_address(query.q, request.app[CONFIG].domain):
         return []
     client = request.app[CLIENT]
-    found: int | None = await client.query(CORE, "account_by_username", username)
-    if found is None or (query.following and not await _follows(request, query.viewer, found)):
-        return []
-    return [found][query.offset : query.offset + query.limit]
+    exact: int | None = None
+    username = local_username(query.q, request.app[CONFIG].base_url, request.app[CONFIG].domain)
+    if username is not None:
+        exact = await client.query(CORE, "account_by_username", username)
+    # Ask for one more than the page so the exact match can lead without shortening it.
+    wanted = query.offset + query.limit + 1
+    matched: list[int] = (
+        [] if _is_url(query.q) else await client.query(SEARCH, "accounts", query.q, query.viewer, wanted)
+    )
+    found = ([exact] if exact is not None else []) + [a for a in matched if a != exact]
+    if query.following:
+        followed = await asyncio.gather(*(_follows(request, query.viewer, a) for a in found))
+        found = [a for a, yes in zip(found, followed, strict=True) if yes]
+    return found[query.offset : query.offset + query.limit]
 
 
 async def find_statuses(request: web.Request, query: SearchQuery) -> list[int]:
-    """Return the ids of the statuses `query` finds: none until the search module lands."""
-    return []
+    """Return the ids of the statuses the caller may search that hold every word of `query`."""
+    if "statuses" not in query.kinds or query.viewer is None or _is_url(query.q):
+        return []
+    found: list[int] = await request.app[CLIENT].query(
+        SEARCH, "statuses", query.viewer, query.q, query.limit, query.offset
+    )
+    return found
 
 
 async def find_hashtags(request: web.Request, query: SearchQuery) -> list[dict[str, object]]:
-    """Return the Tags `query` finds: none until the search module lands."""
-    return []
+    """Return the Tags whose names start with `query` (exact first), each with its usage history."""
+    if "hashtags" not in query.kinds or _is_url(query.q) or "@" in query.q or " " in query.q.strip():
+        return []
+    client = request.app[CLIENT]
+    names: list[str] = await client.query(SEARCH, "hashtags", query.q, query.limit, query.offset)
+    found: list[dict[str, Any]] = await asyncio.gather(*(client.query(TRENDS, "tag", name) for name in names))
+    return [tag(request.app[CONFIG], entry) for entry in found]
 
 
 def local_username(q: str, base_url: str, domain: str) -> str | None:
@@ -127,3 +147,15 @@ async def _follows(request: web.Request, viewer: int | None, account: int) -> bo
     if viewer is None:
         return False  # nobody is followed by an anonymous caller
     return bool(await request.app[CLIENT].pstate(RELATIONSHIPS, "$$following").contains(viewer, account))
+
+
+def _is_url(q: str) -> bool:
+    return q.startswith(("http://", "https://"))
+
+
+def _remote_address(q: str, domain: str) -> bool:
+    """Return whether `q` is `user@host` (or a URL) naming another server: we cannot resolve those."""
+    if _is_url(q):
+        return False  # a local profile URL resolves exactly; other URLs match nothing by prefix
+    _, at, host = q.lstrip("@").partition("@")
+    return bool(at) and host.lower() != domain.lower()

@@ -9,7 +9,10 @@ active mutes). Each connection has a bounded queue: a client that falls `max_pen
 disconnected (and counted), so it reconnects and re-fetches with REST rather than silently missing
 statuses; if the hub itself falls behind the cluster (its subscription dropped events), every connection
 is closed for the same reason. Notifications (the notifications module's `notifications` output) go to
-the recipient's `user` and `user:notification` connections, rendered for the recipient.
+the recipient's `user` and `user:notification` connections, rendered for the recipient. An edit
+(`status_updates`) sends `status.update` where the status went: the author's and connected followers'
+`user` streams (mentioned accounts' for a direct status), and public and hashtag streams for a public one.
+A changed direct conversation (`conversations`) sends the Conversation to the participant's `direct` streams.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from api import notifications, render
+from api import conversations, notifications, render
 from api.config import CLIENT
 from cluster.client import OutputEvent, Subscription
 from modules.core.ids import render as render_id
@@ -36,7 +39,7 @@ from modules.relationships.records import mute_active
 log = logging.getLogger(__name__)
 
 CORE, RELATIONSHIPS, NOTIFICATIONS = "core", "relationships", "notifications"
-OUTPUTS = ("home_updates", "public_updates", "status_deletes")
+OUTPUTS = ("home_updates", "public_updates", "status_deletes", "status_updates", "conversations")
 DEFAULT_MAX_PENDING = 1_000
 PUBLIC_STREAMS = ("public", "public:local", "public:remote", "hashtag", "hashtag:local")
 
@@ -232,15 +235,16 @@ class StreamingHub:
             await self._public_update(value)
         elif event.output == "status_deletes":
             await self._delete(value)
+        elif event.output == "status_updates":
+            await self._status_update(value)
+        elif event.output == "conversations":
+            await self._conversation(value["account"], value["conversation"])
 
     async def _home_update(self, status_id: int, accounts: Iterable[int]) -> None:
         targets = self.users.keys() & accounts
         if not targets:
             return  # nobody connected got it: no hydration at all
-        rendered = await self._render(status_id)
-        if rendered is not None:
-            author, payload = rendered
-            await self._send_to_users(targets, author, Message(["user"], "update", payload))
+        await self._send_status(targets, status_id, "update")
 
     async def _public_update(self, event: dict[str, Any]) -> None:
         keys = [key for key in public_keys(event) if key in self.streams]
@@ -266,6 +270,55 @@ class StreamingHub:
             for key in [k for k in self.streams if k[0] in PUBLIC_STREAMS]:
                 for connection in list(self.streams.get(key, ())):
                     self._send(connection, Message(list(key), "delete", payload))
+
+    async def _status_update(self, event: dict[str, Any]) -> None:
+        author = event["author"]
+        readers = set(event.get("mentions") or ())
+        if event.get("visibility") != "direct":
+            following = self._app[CLIENT].pstate(RELATIONSHIPS, "$$following")
+            readers |= {a for a in self.users if a == author or await following.contains(a, author)}
+        users = self.users.keys() & (readers | {author})
+        keys = [key for key in public_keys(event) if key in self.streams]
+        if not users and not keys:
+            return  # nobody connected got it: no hydration at all
+        payload = await self._send_status(users, event["status"], "status.update")
+        if payload is None:
+            return  # not public (nor deleted since): no public stream shows it
+        hidden = _Hidden(self, author)
+        for key in keys:
+            for connection in list(self.streams.get(key, ())):
+                if not await hidden(connection.account):
+                    self._send(connection, Message(list(key), "status.update", payload))
+
+    async def _conversation(self, account: int, conversation: int) -> None:
+        targets = [c for c in self.streams.get(("direct",), ()) if c.account == account]
+        if not targets:
+            return
+        entry = await self._app[CLIENT].query(CORE, "direct_conversation", account, conversation)
+        if entry is None:
+            return  # removed since: nothing to show
+        rendered = await conversations.rendered(self, account, [entry])
+        payload = orjson.dumps(rendered[0]).decode()
+        for connection in targets:
+            self._send(connection, Message(["direct"], "conversation", payload))
+
+    async def _send_status(self, accounts: Iterable[int], status_id: int, event: str) -> str | None:
+        """Send a status to `accounts`' user streams; return its no-viewer payload (None if only some may see it).
+
+        A public or unlisted status renders once for no viewer. A private or direct one renders for nobody, so
+        it is rendered for each receiving account (core's delivery chose them; rendering checks them again).
+        """
+        rendered = await self._render(status_id)
+        if rendered is not None:
+            author, payload = rendered
+            await self._send_to_users(accounts, author, Message(["user"], event, payload))
+            return payload
+        for account in accounts:
+            found = await render.statuses(self, account, [status_id])
+            if found:
+                author = int(found[0]["account"]["id"])
+                await self._send_to_users([account], author, Message(["user"], event, orjson.dumps(found[0]).decode()))
+        return None
 
     async def _send_to_users(self, accounts: Iterable[int], author: int | None, message: Message) -> None:
         hidden = _Hidden(self, author)

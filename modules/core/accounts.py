@@ -6,7 +6,9 @@ uniqueness; the account itself is stored on the task owning its new id (a hop), 
     $$account_by_username  username (lower case) -> {"id", "uuid"}      on the username's task
     $$account_by_uuid      uuid -> id                                    on the username's task (see below)
     $$accounts             id -> {"id", "username", "display_name", "note", "locked", "bot", "fields",
-                                  "created_at"}                          on the id's task
+                                  "created_at", once set: "privacy", "sensitive", "language",
+                                  "discoverable", "avatar", "avatar_static", "header", "header_static"}
+                                                                         on the id's task
     $$id_clock             ("accounts", salt) -> last id issued          one key per task (`ids.task_key`)
 
 `$$account_by_uuid` is consulted only where the registration runs, so it is keyed on the username's task,

@@ -13,7 +13,9 @@ mentioned account; as in Mastodon, the entry is then unread for everyone but the
 own reply marks it read). Deleting the status takes it out again; an entry left with no status goes.
 `read` clears `unread`; `remove` drops the entry until the next direct status in that thread. Blocks and
 mutes are left to hydration. Writes on participants' tasks are hops: adding a status already in an entry
-changes nothing, so a retried record does not mark a conversation unread again.
+changes nothing, so a retried record does not mark a conversation unread again. Each change of an entry by
+a status (added or taken out) emits `{"account", "conversation"}` on the `conversations` output (the
+streaming API sends the Conversation to the participant's `direct` stream).
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def _store(ctx: TopologyContext, account: int, old: Entry, new: Entry) -> None:
             recent.remove(account, old["last_status"])
         recent.put(account, new["last_status"], new["conversation"])
     ctx.pstate("$$direct_conversations").put(account, new["conversation"], new)
+    ctx.emit("conversations", {"account": account, "conversation": new["conversation"]})
 
 
 def _drop(ctx: TopologyContext, account: int, entry: Entry) -> None:

@@ -20,7 +20,9 @@ applies revision n on the status' task can tell a retry (revision n already stor
 Revision 0 (the original, stamped with the status' `created_at`) is stored at the first edit, as Mastodon
 snapshots the original before the first change; a status never edited has one history entry, itself.
 After the edit, `{"op": "update", "id", "author", "status": Delivery, "text", "conversation"}` goes to
-`*statuses_with_id` (notifications tell boosters; streaming sends `status.update`).
+`*statuses_with_id` (notifications tell boosters), and once the new revision is stored on the status' task
+the `status_updates` output carries `{"status", "author", "visibility", "tags", "mentions", "local"}` (the
+streaming API sends `status.update`; a retried hop finds the revision stored and emits nothing).
 """
 
 from __future__ import annotations
@@ -88,6 +90,19 @@ def apply_edit(ctx: TopologyContext, payload: dict[str, Any]) -> None:
     edited.update(poll=None if poll is None else status_id, edited_at=payload["at"])
     statuses.put(status_id, edited)
     edits.put(status_id, revision, snapshot(ctx, edited, payload["at"]))
+    ctx.emit("status_updates", status_update(edited))
+
+
+def status_update(status: dict[str, Any]) -> dict[str, Any]:
+    """Return the `status_updates` event of an edited status: what the streams that got it route by."""
+    return {
+        "status": status["id"],
+        "author": status["author"],
+        "visibility": status["visibility"],
+        "tags": status.get("tags", []),
+        "mentions": status.get("mentions", []),
+        "local": status.get("local", True),  # every status is local until federation brings remote ones
+    }
 
 
 def snapshot(ctx: ReadContext, status: dict[str, Any], at: int) -> dict[str, Any]:

@@ -40,6 +40,10 @@
                list_updates        {"status": id, "lists": [[owner, list_id]]}: list deliveries (fanout)
                public_updates      {"status", "author", "visibility", "tags", "local"}: a public status (fanout)
                status_deletes      {"status", "author", "visibility"}: a deleted status (fanout)
+               status_updates      {"status", "author", "visibility", "tags", "mentions", "local"}: an
+                                   edited status, once its revision is stored (edits.py)
+               conversations       {"account", "conversation"}: a participant's entry changed by a
+                                   direct status (conversations.py)
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
                home_timeline; list_timeline(owner, list_id, max_id?, limit?, since_id?, min_id?) (routed
                by list id; None if not the owner's); statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
@@ -94,7 +98,15 @@ from topology.module import Module, ModuleBuilder, all_tasks, by_key, on_task
 DEFAULT_FANOUT_LIMIT = 5_000
 DEFAULT_TICK_MS = 100
 DEFAULT_CONTENT_TICK_MS = 1_000
-STREAMED_OUTPUTS = ("home_updates", "list_updates", "public_updates", "status_deletes")  # the streaming API's sources
+# The streaming API's sources.
+STREAMED_OUTPUTS = (
+    "home_updates",
+    "list_updates",
+    "public_updates",
+    "status_deletes",
+    "status_updates",
+    "conversations",
+)
 
 
 class Core(Module):

@@ -3,7 +3,8 @@
     *accounts          {"op": "register", "uuid": str, "username": str, "display_name"?, "note"?, "locked"?,
                         "bot"?, "fields"?: [{"name", "value"}]}        partitioned by lower-cased username
                        {"op": "update", "account": id, any of "display_name", "note", "locked", "bot",
-                        "fields"}                                       partitioned by account id
+                        "fields", "privacy", "sensitive", "language", "discoverable", "avatar",
+                        "avatar_static", "header", "header_static"}     partitioned by account id
     *statuses          {"op": "create", "author": id, "uuid": str, "text": str, "spoiler_text"?: str,
                         "sensitive"?: bool, "visibility"?: "public" | "unlisted" | "private" | "direct",
                         "in_reply_to"?: id, "language"?: str, "mentions"?: [id], "media"?: [media id],
@@ -57,6 +58,11 @@ Record = dict[str, Any]
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 USERNAME = re.compile(r"[A-Za-z0-9_]+")
 PROFILE_FIELDS = ("display_name", "note", "locked", "bot", "fields")
+# Preferences and images a profile update may carry (absent on accounts that never set them).
+PRIVACIES = ("public", "unlisted", "private")
+LANGUAGE = re.compile(r"[a-z]{2,3}")
+IMAGE_URLS = ("avatar", "avatar_static", "header", "header_static")
+MAX_URL_CHARS = 2_048
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +140,33 @@ def check_profile(record: Record, limits: Limits) -> Record:
             profile[flag] = record[flag]
     if "fields" in record:
         profile["fields"] = check_fields(record["fields"], limits)
-    return profile
+    return profile | check_preferences(record)
+
+
+def check_preferences(record: Record) -> Record:
+    """Return the posting preferences, `discoverable` and image URLs present in `record`, validated."""
+    found: Record = {}
+    if "privacy" in record:
+        if record["privacy"] not in PRIVACIES:
+            raise RecordRejected(f"privacy must be one of {list(PRIVACIES)}, got {record['privacy']!r}")
+        found["privacy"] = record["privacy"]
+    for flag in ("sensitive", "discoverable"):
+        if flag in record:
+            if not isinstance(record[flag], bool):
+                raise RecordRejected(f"{flag} must be a bool, got {record[flag]!r}")
+            found[flag] = record[flag]
+    if "language" in record:
+        language = record["language"]
+        if language is not None and not (isinstance(language, str) and LANGUAGE.fullmatch(language)):
+            raise RecordRejected(f"language must be an ISO 639 code or None, got {language!r}")
+        found["language"] = language
+    for name in IMAGE_URLS:
+        if name in record:
+            url = record[name]
+            if not isinstance(url, str) or len(url) > MAX_URL_CHARS or not url.startswith(("https://", "http://")):
+                raise RecordRejected(f"{name} must be an http(s) URL of at most {MAX_URL_CHARS} characters")
+            found[name] = url
+    return found
 
 
 def check_fields(value: object, limits: Limits) -> list[Record]:

@@ -47,12 +47,12 @@ def names_here(ctx: ReadContext, word: str) -> list[tuple[str, int, str]]:
 
 
 def hashtags(ctx: ReadContext, q: str, limit: int = 20, offset: int = 0) -> list[str]:
-    """Return hashtags starting with `q` (without '#', case-insensitive): exact first, then by last use."""
+    """Return hashtags starting with `q` (without '#', case-insensitive): shortest, then by name, as Mastodon."""
     prefix = q.lstrip("#").casefold()
     if not prefix:
         return []
     found: list[tuple[str, int]] = ctx.query(MODULE, "tags_here", prefix)
-    found.sort(key=lambda row: (row[0] != prefix, -row[1], row[0]))
+    found.sort(key=lambda row: (len(row[0]), row[0]))  # the exact match is the shortest
     return [name for name, _ in found][offset : offset + _clamp(limit)]
 
 

@@ -45,10 +45,14 @@ def test_update_profile_with_json_and_form_bodies(tmp_path: Path) -> None:
             upload = aiohttp.FormData()
             upload.add_field("display_name", "Multi")
             upload.add_field("avatar", b"\x89PNG not really", filename="a.png", content_type="image/png")
-            multipart = await ok(await client.patch(PATH, data=upload, headers=alice.auth))
+            assert "Avatar" in await error(await client.patch(PATH, data=upload, headers=alice.auth), 422)
+            texts = aiohttp.FormData()
+            texts.add_field("display_name", "Multi")
+            texts.add_field("note", "from a multipart body")
+            multipart = await ok(await client.patch(PATH, data=texts, headers=alice.auth))
             assert multipart["display_name"] == "Multi" and multipart["avatar"].endswith("/missing.png")
             me = await ok(await client.get("/api/v1/accounts/verify_credentials", headers=alice.auth))
-            assert (me["display_name"], len(me["fields"])) == ("Multi", 2)
+            assert (me["display_name"], len(me["fields"])) == ("Multi", 2)  # the broken avatar applied nothing
             unchanged = await ok(await client.patch(PATH, headers=alice.auth))
             assert unchanged["display_name"] == "Multi"
 

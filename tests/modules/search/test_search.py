@@ -56,7 +56,7 @@ def test_hashtags_by_prefix_exact_first_then_recent(tmp_path: Path, store_kind: 
             clock.advance(10)
             await post(cluster, alice, "#pytorch secretly", visibility="private")  # not discoverable
             await cluster.controls.wait_idle()
-            assert await cluster.query(MODULE, "hashtags", "#PY") == ["pyramids", "python", "pythonista"]
+            assert await cluster.query(MODULE, "hashtags", "#PY") == ["python", "pyramids", "pythonista"]
             assert await cluster.query(MODULE, "hashtags", "python") == ["python", "pythonista"]
             assert await cluster.query(MODULE, "hashtags", "zz") == []
 
