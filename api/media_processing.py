@@ -11,7 +11,7 @@ reach another decoder by lying about itself), and dimensions are checked before 
 Images over `target_pixels` (Mastodon: 3840x2160) are downscaled; over `max_pixels` refused. The preview
 fits in `preview_pixels` (Mastodon's "small": 640x360 worth), JPEG, or PNG when there is transparency. The
 blurhash is computed from a 32 px copy of the preview with 4x4 components (Mastodon's setting). Animated
-images keep every frame and are not resized (without ffmpeg there is no `gifv`; see docs/media.md).
+images keep every frame and are not resized (animated GIFs up to 1280x720 become `gifv` in media_video).
 """
 
 from __future__ import annotations
