@@ -11,7 +11,7 @@ reach another decoder by lying about itself), and dimensions are checked before 
 Images over `target_pixels` (Mastodon: 3840x2160) are downscaled; over `max_pixels` refused. The preview
 fits in `preview_pixels` (Mastodon's "small": 640x360 worth), JPEG, or PNG when there is transparency. The
 blurhash is computed from a 32 px copy of the preview with 4x4 components (Mastodon's setting). Animated
-images keep every frame and are not resized (without ffmpeg there is no `gifv`; see docs/media.md).
+images keep every frame and are not resized (animated GIFs up to 1280x720 become `gifv` in media_video).
 """
 
 from __future__ import annotations
@@ -50,8 +50,13 @@ class ProcessedImage:
     blurhash: str
 
 
-def process_image(source: Path, detected: MediaFormat, work: Path, limits: MediaLimits) -> ProcessedImage:
-    """Re-encode the image at `source` into `work` (original and preview) and describe it."""
+def process_image(
+    source: Path, detected: MediaFormat, work: Path, limits: MediaLimits, *, keep_format: bool = False
+) -> ProcessedImage:
+    """Re-encode the image at `source` into `work` (original and preview) and describe it.
+
+    `keep_format` makes a still image's preview the format of its original (a video's PNG thumbnail stays PNG).
+    """
     with _open(source, detected, limits) as image:
         animated = getattr(image, "n_frames", 1) > 1
         if animated:
@@ -64,6 +69,8 @@ def process_image(source: Path, detected: MediaFormat, work: Path, limits: Media
         original_size = first.size if not animated else image.size
     preview = _fit(first.convert("RGBA") if _has_alpha(first) else first.convert("RGB"), limits.preview_pixels)
     preview_format = PNG if preview.mode == "RGBA" else JPEG
+    if keep_format and not animated:
+        preview_format = original_format
     _save_still(preview, preview_format, work / "small")
     meta = {"original": dimensions(*original_size), "small": dimensions(*preview.size)}
     return ProcessedImage(

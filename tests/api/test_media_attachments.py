@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
+from tests.api import media_av_samples as av
 from tests.api import media_samples as samples
 from tests.api.media_support import needs_core_media, served_media, upload, upload_form, user_token
 from tests.api.openapi import assert_valid, load_schemas
@@ -54,23 +55,56 @@ def test_an_image_upload_is_processed_stored_and_described(tmp_path: Path) -> No
 
 def test_v2_answers_202_without_url_for_video_and_audio_then_show_has_it(tmp_path: Path) -> None:
     schemas = load_schemas()
-    video = samples.MP4_HEAD + bytes(range(256)) * 8
+    video, audio = av.generated("webm"), av.generated("wav")
 
     async def scenario() -> None:
         async with served_media(tmp_path) as (client, _):
             token = await user_token(client)
             status, image = await upload(client, token, samples.image_bytes("PNG"))
             assert status == 200 and image["url"] is not None
-            for data, kind, mime in ((video, "video", "video/mp4"), (samples.MP3_ID3_HEAD * 4, "audio", "audio/mpeg")):
+            for data, kind, mime in ((video, "video", "video/mp4"), (audio, "audio", "audio/mpeg")):
                 status, media = await upload(client, token, data, filename="x.png", declared="image/png")
                 assert status == 202 and media["type"] == kind and media["url"] is None, media
                 assert_valid(schemas, "MediaAttachment", media)
                 shown = await client.get(f"/api/v1/media/{media['id']}", headers=bearer(token))
                 body = await shown.json()
-                assert shown.status == 200 and body["url"] is not None and body["preview_url"] is None
-                assert await fetch(client, body["url"]) == (data, mime)  # stored as sent, typed by content
+                assert shown.status == 200 and body["url"].endswith("." + mime.split("/")[1].replace("mpeg", "mp3"))
+                stored, served_as = await fetch(client, body["url"])
+                assert served_as == mime and stored != data and av.SECRET.encode() not in stored
+                assert body["meta"]["original"]["duration"] == pytest.approx(1.0, abs=0.1)
             status, media = await upload(client, token, video, version=1)
             assert status == 200 and media["url"] is not None
+
+    asyncio.run(scenario())
+
+
+def test_a_video_is_transcoded_and_previewed_by_its_first_frame(tmp_path: Path) -> None:
+    schemas = load_schemas()
+
+    async def scenario() -> None:
+        async with served_media(tmp_path) as (client, _):
+            status, media = await upload(client, await user_token(client), av.generated("mov"), version=1)
+            assert status == 200 and media["type"] == "video" and media["url"].endswith(".mp4"), media
+            assert_valid(schemas, "MediaAttachment", media)
+            original = media["meta"]["original"]
+            assert (original["width"], original["height"], original["frame_rate"]) == (64, 48, "10/1")
+            assert media["meta"]["small"]["size"] == "64x48" and media["blurhash"] is not None
+            preview, kind = await fetch(client, media["preview_url"])
+            assert kind == "image/jpeg" and Image.open(io.BytesIO(preview)).size == (64, 48)
+
+    asyncio.run(scenario())
+
+
+def test_an_animated_gif_becomes_gifv_and_a_still_one_stays_an_image(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served_media(tmp_path) as (client, _):
+            token = await user_token(client)
+            status, media = await upload(client, token, av.generated("gif"), version=1)
+            assert status == 200 and media["type"] == "gifv" and media["url"].endswith(".mp4"), media
+            assert media["meta"]["original"]["width"] == 64 and media["preview_url"].endswith(".jpg")
+            assert (await fetch(client, media["url"]))[1] == "video/mp4"
+            status, still = await upload(client, token, samples.image_bytes("GIF"), version=1)
+            assert status == 200 and still["type"] == "image" and still["url"].endswith(".png")
 
     asyncio.run(scenario())
 
@@ -78,16 +112,26 @@ def test_v2_answers_202_without_url_for_video_and_audio_then_show_has_it(tmp_pat
 def test_a_video_takes_the_clients_thumbnail_as_its_preview(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with served_media(tmp_path) as (client, _):
-            form = upload_form(samples.MP4_HEAD * 4, filename="clip.mp4", declared="video/mp4")
+            form = upload_form(av.generated("webm"), filename="clip.webm", declared="video/webm")
             thumbnail = samples.image_bytes("PNG", (32, 18), (10, 200, 10))
             form.add_field("thumbnail", thumbnail, filename="t.png", content_type="image/png")
             response = await client.post("/api/v1/media", data=form, headers=bearer(await user_token(client)))
             media = await response.json()
             assert response.status == 200 and media["type"] == "video"
-            assert media["meta"]["small"]["size"] == "32x18" and "original" not in media["meta"]
+            assert media["meta"]["small"]["size"] == "32x18" and media["meta"]["original"]["width"] == 64
             assert media["blurhash"] is not None and "keys" not in media["meta"]
             preview, kind = await fetch(client, media["preview_url"])
-            assert kind == "image/jpeg" and Image.open(io.BytesIO(preview)).size == (32, 18)
+            assert kind == "image/png" and Image.open(io.BytesIO(preview)).size == (32, 18)
+
+    asyncio.run(scenario())
+
+
+def test_a_file_ffmpeg_cannot_read_is_refused_and_nothing_is_stored(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served_media(tmp_path) as (client, _):
+            status, body = await upload(client, await user_token(client), samples.MP4_HEAD + bytes(range(256)) * 8)
+            assert status == 422 and "video or audio stream" in body["error"]
+            assert not [path for path in (tmp_path / "media").rglob("*") if path.is_file()]
 
     asyncio.run(scenario())
 
