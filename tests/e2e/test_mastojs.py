@@ -31,8 +31,7 @@ STEPS = (
 )
 # The one list of steps that need features Tusk lacks (docs/clients.md mirrors it); a step here that
 # passes fails its test, so delete its line when the feature lands.
-EXPECTED_FAILURES: dict[str, str] = {
-}
+EXPECTED_FAILURES: dict[str, str] = {}
 
 
 def install_masto() -> None:
