@@ -29,9 +29,6 @@ STEPS = (
     "favourite",
     "notification",
 )
-# The one list of steps that need features Tusk lacks (docs/clients.md mirrors it); a step here that
-# passes fails its test, so delete its line when the feature lands.
-EXPECTED_FAILURES: dict[str, str] = {}
 
 
 def install_masto() -> None:
@@ -63,14 +60,7 @@ def test_scenario_reports_every_step(results: dict[str, dict[str, object]]) -> N
     assert tuple(results) == STEPS
 
 
-@pytest.mark.parametrize("step", [s for s in STEPS if s not in EXPECTED_FAILURES])
+@pytest.mark.parametrize("step", STEPS)
 def test_step_passes(results: dict[str, dict[str, object]], step: str, tusk_server: TuskServer) -> None:
     result = results[step]
     assert result["ok"] is True, f"{step}: {result.get('error')}\n--- server log ---\n{tusk_server.log_tail()}"
-
-
-@pytest.mark.parametrize("step", sorted(EXPECTED_FAILURES))
-def test_step_still_missing(results: dict[str, dict[str, object]], step: str) -> None:
-    result = results[step]
-    assert result["ok"] is False, f"{step} passes now: delete it from EXPECTED_FAILURES in {Path(__file__).name}"
-    assert result["error"]
