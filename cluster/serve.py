@@ -19,6 +19,7 @@ from aiohttp import web
 from api.accounts import register
 from api.app import build_app
 from api.config import ApiConfig
+from api.instance import streaming_url
 from api.rate_limit_rules import RateLimits
 from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
@@ -99,9 +100,11 @@ def _banner(config: ApiConfig, data_dir: Path) -> str:
     return (
         f"Tusk: Mastodon API on {config.base_url} (data in {data_dir.resolve()}); Ctrl-C stops.\n"
         "Demo accounts: alice, bob, charlie (password = the name; email NAME@localhost).\n"
-        f"Log in: POST {config.base_url}/api/v1/apps, then POST {config.base_url}/oauth/token with\n"
+        f"Apps log in through {config.base_url}/oauth/authorize (a login page; PKCE and oob work), or with\n"
+        f"  POST {config.base_url}/api/v1/apps, then POST {config.base_url}/oauth/token with\n"
         "  grant_type=password&username=alice&password=alice&client_id=...&client_secret=...&scope=read+write+follow\n"
-        f"Soapbox: point its backend URL at {config.base_url}."
+        f"Soapbox, Elk and other web clients: point their backend / server URL at {config.base_url}\n"
+        f"  (streaming: {streaming_url(config)})."
     )
 
 
