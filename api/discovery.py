@@ -34,7 +34,13 @@ def routes() -> list[Route]:
         ("GET", "/nodeinfo/2.0", nodeinfo_20),
         ("GET", "/nodeinfo/2.1", nodeinfo_21),
         ("GET", "/.well-known/oauth-authorization-server", oauth_metadata),
+        ("GET", "/health", health),
     ]
+
+
+async def health(request: web.Request) -> web.Response:
+    """GET /health: Mastodon's liveness check for load balancers, `OK` once the app answers."""
+    return web.Response(text="OK", content_type="text/plain")
 
 
 async def webfinger(request: web.Request) -> web.Response:

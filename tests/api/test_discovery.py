@@ -128,3 +128,15 @@ def test_webfinger(tmp_path: Path) -> None:
                 await get_json(client, "/.well-known/webfinger", status=400)
 
     asyncio.run(scenario())
+
+
+def test_health_answers_ok_without_a_token(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with InProcessCluster(tmp_path, store="memory", clock=FakeClock()) as cluster:
+            await launch(cluster)
+            async with TestClient(TestServer(build_app(cluster, CONFIG), host="127.0.0.1")) as client:
+                response = await client.get("/health")
+                assert response.status == 200
+                assert (await response.text(), response.content_type) == ("OK", "text/plain")
+
+    asyncio.run(scenario())
