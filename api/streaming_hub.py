@@ -39,7 +39,7 @@ from modules.relationships.records import mute_active
 log = logging.getLogger(__name__)
 
 CORE, RELATIONSHIPS, NOTIFICATIONS = "core", "relationships", "notifications"
-OUTPUTS = ("home_updates", "public_updates", "status_deletes", "status_updates", "conversations")
+OUTPUTS = ("home_updates", "list_updates", "public_updates", "status_deletes", "status_updates", "conversations")
 DEFAULT_MAX_PENDING = 1_000
 PUBLIC_STREAMS = ("public", "public:local", "public:remote", "hashtag", "hashtag:local")
 
@@ -231,6 +231,8 @@ class StreamingHub:
         value: dict[str, Any] = event.value
         if event.output == "home_updates":
             await self._home_update(value["status"], value["accounts"])
+        elif event.output == "list_updates":
+            await self._list_update(value["status"], value["lists"])
         elif event.output == "public_updates":
             await self._public_update(value)
         elif event.output == "status_deletes":
@@ -245,6 +247,19 @@ class StreamingHub:
         if not targets:
             return  # nobody connected got it: no hydration at all
         await self._send_status(targets, status_id, "update")
+
+    async def _list_update(self, status_id: int, lists: list[list[int]]) -> None:
+        """Send a status to the `list` streams of its lists' owners (rendered for each owner: they chose it)."""
+        for owner, list_id in lists:
+            key = ("list", str(list_id))
+            connections = [c for c in self.streams.get(key, ()) if c.account == owner]
+            if not connections:
+                continue
+            found = await render.statuses(self, owner, [status_id], "home")
+            if found:
+                message = Message(list(key), "update", orjson.dumps(found[0]).decode())
+                for connection in connections:
+                    self._send(connection, message)
 
     async def _public_update(self, event: dict[str, Any]) -> None:
         keys = [key for key in public_keys(event) if key in self.streams]

@@ -230,3 +230,28 @@ def test_a_client_that_falls_behind_is_disconnected_and_counted(tmp_path: Path) 
             assert await slow.next() is None
 
     asyncio.run(scenario())
+
+
+def test_a_list_stream_gets_its_members_statuses_only(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with streaming(tmp_path) as (client, cluster, tokens):
+            alice = bearer(tokens["alice"])
+            bob, carol = await account_id(client, "bob"), await account_id(client, "carol")
+            for other in (bob, carol):
+                assert (await client.post(f"/api/v1/accounts/{other}/follow", headers=alice)).status == 200
+            created = await (await client.post("/api/v1/lists", json={"title": "Bob"}, headers=alice)).json()
+            members = f"/api/v1/lists/{created['id']}/accounts"
+            assert (await client.post(members, json={"account_ids": [bob]}, headers=alice)).status == 200
+            url = f"/api/v1/streaming?stream=list&list={created['id']}&access_token={tokens['alice']}"
+            async with client.ws_connect(url) as ws:
+                await synced(ws)
+                first = await post(client, tokens["bob"], "for the list")
+                await post(client, tokens["carol"], "not a member")
+                second = await post(client, tokens["bob"], "again for the list")
+                await cluster.controls.wait_idle()
+                for expected in (first, second):  # carol's status, posted in between, never arrives
+                    got = await frame(ws)
+                    assert (got["stream"], got["event"]) == (["list", created["id"]], "update")
+                    assert json.loads(got["payload"])["id"] == expected
+
+    asyncio.run(scenario())
