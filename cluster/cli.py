@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--tasks", type=int, default=4, help="tasks per module (default: 4)")
     worker.add_argument("--port", type=int, default=0, help="RPC port on 127.0.0.1 (default: any free one)")
     worker.add_argument("--session-timeout-ms", type=int, default=6_000, help="group session timeout")
+    worker.add_argument("--changelog", action="store_true", help="log task stores to their changelog topics")
+    worker.add_argument("--checkpoints", help="s3://BUCKET[/PREFIX][?endpoint=URL]: checkpoints (implies --changelog)")
 
     crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
     crash.add_argument("--seconds", type=float, default=60.0)

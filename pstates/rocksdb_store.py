@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, islice, repeat, takewhile
 from typing import NoReturn, TypeAlias, cast
 
-from rocksdict import ColumnFamily, Options, Rdict, ReadOptions, WriteOptions
+from rocksdict import Checkpoint, ColumnFamily, Options, Rdict, ReadOptions, WriteOptions
 from rocksdict import WriteBatch as RawWriteBatch
 
 from pstates.errors import StoreClosedError
@@ -165,6 +165,10 @@ class RocksDBStore(KVStore):
         if not isinstance(batch, RocksWriteBatch):
             raise TypeError(f"RocksDBStore cannot write a {type(batch).__name__}")
         self._live_db().write(batch.raw, self._sync_write if sync else self._async_write)
+
+    def checkpoint(self, path: str) -> None:
+        """Write a consistent copy of the committed state to the new directory `path` (hard links where possible)."""
+        Checkpoint(self._live_db()).create_checkpoint(path)  # the Checkpoint dies here: it must not pin the db
 
     def close(self) -> None:
         """Release the database and its directory lock; committed writes stay durable. Idempotent."""

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from cluster.workers.checkpoints import CheckpointBucket
 from cluster.workers.membership import GroupSettings
 from cluster.workers.worker import Worker
 from topology.module import Module
@@ -30,11 +31,29 @@ def print_event(event: dict[str, Any]) -> None:
 
 
 async def run_worker(
-    broker: str, data: Path, modules: list[str], tasks: int, port: int, session_timeout_ms: int
+    broker: str,
+    data: Path,
+    modules: list[str],
+    tasks: int,
+    port: int,
+    session_timeout_ms: int,
+    changelog: bool = False,
+    checkpoints: str | None = None,
 ) -> int:
     """Run a worker until a termination signal, then leave the group and close cleanly."""
     group = GroupSettings(session_timeout_ms=session_timeout_ms)
-    worker = Worker(broker, data, worker_modules(modules), tasks, port=port, group=group, on_event=print_event)
+    bucket = CheckpointBucket.from_url(checkpoints) if checkpoints else None
+    worker = Worker(
+        broker,
+        data,
+        worker_modules(modules),
+        tasks,
+        port=port,
+        group=group,
+        on_event=print_event,
+        checkpoints=bucket,
+        changelog=changelog,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -48,4 +67,15 @@ async def run_worker(
 
 def main(args: Any) -> int:
     """Entry point of the `worker` subcommand."""
-    return asyncio.run(run_worker(args.broker, args.data, args.module, args.tasks, args.port, args.session_timeout_ms))
+    return asyncio.run(
+        run_worker(
+            args.broker,
+            args.data,
+            args.module,
+            args.tasks,
+            args.port,
+            args.session_timeout_ms,
+            getattr(args, "changelog", False),
+            getattr(args, "checkpoints", None),
+        )
+    )

@@ -39,6 +39,8 @@ from cluster.depot_storage import DepotStorage
 from cluster.inprocess import InProcessCluster
 from cluster.microbatch_runner import MicrobatchRunner, PlanItem
 from cluster.runtime import ModuleRuntime, RemoteHop, StoreFactory
+from cluster.workers.changelog import CHANGELOG_DEPOT, ChangelogStore
+from cluster.workers.checkpoints import TaskRecovery
 from depots.codec import encode_record
 from depots.declaration import DepotSpec, internal
 from depots.kafka_log import KafkaDepotLog
@@ -158,6 +160,15 @@ class PlannedMicrobatchRunner(MicrobatchRunner):
             store.write(batch, sync=True)
         return fresh
 
+    async def _run_batch(self, batch_id: int, plan: list[PlanItem]) -> None:
+        # Changelog hook: the stored plan must be durable in the changelog before any hop of the batch is
+        # sent, or a restore elsewhere could replan the batch differently under the same hop sequence numbers.
+        [task] = self.runtime.owned
+        store = self.runtime.stores[task]
+        if self.spec.steps and isinstance(store, ChangelogStore):
+            await store.durable()
+        await super()._run_batch(batch_id, plan)
+
 
 def _plan_key(topology: str) -> bytes:
     return encode_key(("plan", topology))
@@ -180,9 +191,17 @@ class SharedStorage(DepotStorage):
 class TaskHost(InProcessCluster):
     """Runs task `task` of each launched module on this worker; see the module docstring."""
 
-    def __init__(self, data_dir: Path, task: int, storage: DepotStorage, lock_wait_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        task: int,
+        storage: DepotStorage,
+        lock_wait_s: float = 30.0,
+        recovery: TaskRecovery | None = None,
+    ) -> None:
         super().__init__(data_dir)
         self.task = task
+        self.recovery = recovery  # None: the store is used as found (a data directory shared on one machine)
         self.depot_storage = SharedStorage(storage)  # the worker closes the storage after its last host
         self._lock_wait_s = lock_wait_s
         self._hop_reads: list[tuple[KafkaDepotLog, int]] = []
@@ -192,10 +211,12 @@ class TaskHost(InProcessCluster):
         """Open this task's store (once its last owner let go), the module's depot logs and its hop topics."""
         if self.task >= tasks:
             raise ValueError(f"task {self.task} does not exist: {definition.name} has {tasks} tasks")
-        store = await self._open_store_when_free(directory / "tasks" / str(self.task) / "pstates")
+        path = directory / "tasks" / str(self.task) / "pstates"
+        store = await self._open_store_when_free(path)
         logs: dict[str, DepotLog] = {}
         try:
             logs = await self.depot_storage.open_logs(definition, tasks)
+            store = await self._recover_store(definition.name, tasks, store, path, logs)
             for topology in [*definition.streams.values(), *definition.microbatches.values()]:
                 if topology.steps:
                     name = hop_depot(topology.name)
@@ -218,6 +239,35 @@ class TaskHost(InProcessCluster):
 
     def _new_microbatch_runner(self, runtime: ModuleRuntime, spec: MicrobatchTopologySpec) -> MicrobatchRunner:
         return PlannedMicrobatchRunner(self, runtime, spec)
+
+    # -- changelog and checkpoints (cluster.workers.changelog / .checkpoints) ------------------------------
+
+    async def _recover_store(
+        self, module: str, tasks: int, store: KVStore, path: Path, logs: dict[str, DepotLog]
+    ) -> KVStore:
+        """With recovery on: bring the store to its changelog's end and log every later commit there."""
+        if self.recovery is None:
+            return store
+        changelog = logs[CHANGELOG_DEPOT] = await self.depot_storage.open_log(module, CHANGELOG_DEPOT, tasks)
+        logged = await self.recovery.open(store, path, module, self.task, changelog)
+        checkpointer = self.recovery.keep_checkpointing(logged, path, module, self.task)
+        self._loops.append(asyncio.get_running_loop().create_task(checkpointer))  # cancelled by close()
+        return logged
+
+    async def checkpoint_now(self, module: str) -> str | None:
+        """Upload a checkpoint of `module`'s store on this task now; return its S3 key (None: nothing to do)."""
+        store = self.runtime(module).stores[self.task]
+        if self.recovery is None or not isinstance(store, ChangelogStore):
+            return None
+        path = self.runtime(module).directory / "tasks" / str(self.task) / "pstates"
+        return await self.recovery.checkpoint(store, path, module, self.task)
+
+    async def _changelog_durable(self) -> None:
+        """Wait until the changelog holds every commit of this task so far (before acknowledging effects)."""
+        for runtime in self.runtimes.values():  # the acknowledged topology may be another hosted module's
+            store = runtime.stores.get(self.task)
+            if isinstance(store, ChangelogStore):
+                await store.durable()
 
     def _start_ticks(self, runtime: ModuleRuntime) -> None:
         if any(spec.tick_ms for spec in runtime.definition.depots.values()):
@@ -259,7 +309,10 @@ class TaskHost(InProcessCluster):
             return AppendResult(receipt.partition, receipt.offset)
         waiter = self._register_ack(module, depot, receipt, ack)
         await receipt.durable
-        return AppendResult(receipt.partition, receipt.offset, {} if waiter is None else await waiter)
+        results = {} if waiter is None else await waiter
+        if waiter is not None:
+            await self._changelog_durable()  # PROCESSED: the effects are in the changelog too
+        return AppendResult(receipt.partition, receipt.offset, results)
 
     def query_here(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `module`'s query `name` on this task (the caller routed it, and combines fan-outs)."""

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from cluster.depot_storage import KafkaStorage, open_depot_storage
 from cluster.workers.assignor import RoutingTable
+from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
 from cluster.workers.rpc import worker_app
 from cluster.workers.task_host import TaskHost
@@ -53,6 +54,8 @@ class Worker:
         port: int = 0,
         group: GroupSettings | None = None,
         on_event: EventSink | None = None,
+        checkpoints: CheckpointBucket | None = None,
+        changelog: bool = False,
     ) -> None:
         storage = open_depot_storage(broker_url, data_dir, FsyncPolicy.ALWAYS)
         if not isinstance(storage, KafkaStorage):
@@ -67,6 +70,9 @@ class Worker:
         self.routing = RoutingTable(0, {})
         self.address = ""
         self._emit = on_event or (lambda _event: None)
+        # With a changelog (implied by checkpoints), task stores are restored on whichever machine gains them.
+        use_changelog = changelog or checkpoints is not None
+        self.recovery = TaskRecovery(storage.namespace, checkpoints) if use_changelog else None
         self._wanted: frozenset[int] = frozenset()
         self._changed = asyncio.Event()
         self._membership: Membership | None = None
@@ -121,13 +127,24 @@ class Worker:
             self._emit({"event": "serving", "tasks": sorted(self.hosts), "version": self.routing.version})
 
     async def _open_host(self, task: int) -> TaskHost:
-        host = TaskHost(self.data_dir, task, self.storage)
+        host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery)
+        seen = len(self.recovery.reports) if self.recovery is not None else 0
         try:
             for module in self.modules:
                 await host.launch(module, self.tasks)
         except BaseException:
             await host.close()
             raise
+        for report in self.recovery.reports[seen:] if self.recovery is not None else []:
+            self._emit(
+                {
+                    "event": "restored",
+                    "task": task,
+                    "source": report.source,
+                    "seconds": report.seconds,
+                    "records": report.records_replayed,
+                }
+            )
         return host
 
     async def _publish_routing(self) -> None:
