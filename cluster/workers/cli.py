@@ -39,6 +39,7 @@ async def run_worker(
     session_timeout_ms: int,
     changelog: bool = False,
     checkpoints: str | None = None,
+    standbys: int = 0,
 ) -> int:
     """Run a worker until a termination signal, then leave the group and close cleanly."""
     group = GroupSettings(session_timeout_ms=session_timeout_ms)
@@ -53,6 +54,7 @@ async def run_worker(
         on_event=print_event,
         checkpoints=bucket,
         changelog=changelog,
+        standbys=standbys,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -77,5 +79,6 @@ def main(args: Any) -> int:
             args.session_timeout_ms,
             getattr(args, "changelog", False),
             getattr(args, "checkpoints", None),
+            getattr(args, "standbys", 0),
         )
     )

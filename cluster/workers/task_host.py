@@ -65,6 +65,11 @@ class StoreLockedError(TuskError):
     """A task's store stayed locked by another process past the wait bound."""
 
 
+def task_store_path(data_dir: Path, module: str, task: int) -> Path:
+    """Where a worker keeps `module`'s store of `task` (its task host, or a standby replica of it)."""
+    return data_dir / module / "tasks" / str(task) / "pstates"
+
+
 def hop_depot(topology: str) -> str:
     """The internal depot name of a topology's hop topic."""
     return f"~hops.{topology}"
@@ -211,7 +216,7 @@ class TaskHost(InProcessCluster):
         """Open this task's store (once its last owner let go), the module's depot logs and its hop topics."""
         if self.task >= tasks:
             raise ValueError(f"task {self.task} does not exist: {definition.name} has {tasks} tasks")
-        path = directory / "tasks" / str(self.task) / "pstates"
+        path = task_store_path(self.data_dir, definition.name, self.task)
         store = await self._open_store_when_free(path)
         logs: dict[str, DepotLog] = {}
         try:
