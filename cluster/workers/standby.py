@@ -29,7 +29,14 @@ from typing import Any
 from aiokafka.errors import KafkaError
 
 from cluster.depot_storage import DepotStorage
-from cluster.workers.changelog import CHANGELOG_DEPOT, ChainApplier, ChangelogCorruptError, Position, changelog_end
+from cluster.workers.changelog import (
+    CHANGELOG_DEPOT,
+    READ_RECORDS,
+    ChainApplier,
+    ChangelogCorruptError,
+    Position,
+    changelog_end,
+)
 from cluster.workers.checkpoints import TaskRecovery
 from cluster.workers.task_host import task_store_path
 from depots.log import DepotLog
@@ -129,11 +136,21 @@ class StandbyReplica:
     async def _follow(self) -> bool:
         """Apply the records the broker holds now; False when there were none (or the broker failed)."""
         assert self._chain is not None
+        chain = self._chain
         try:
             end = await changelog_end(self.changelog, self.task)
-            if end <= self._chain.next_offset:
+            if end <= chain.next_offset:
                 return False
-            await self._chain.catch_up(self.changelog, end)
+            entries = await self.changelog.read(
+                self.task, chain.next_offset, min(READ_RECORDS, end - chain.next_offset)
+            )
+            for entry in entries:
+                chain.feed(entry)
+            if not entries:  # seen on tansu right at the tail: the watermark moved before the fetch saw the batch
+                log.warning(
+                    "standby %s/%d: offsets %d..%d not readable yet", self.module, self.task, chain.next_offset, end
+                )
+                return False
         except ChangelogCorruptError:
             raise
         except (KafkaError, OSError, TuskError) as exc:  # a broker hiccup: try again
