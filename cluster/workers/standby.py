@@ -202,6 +202,7 @@ class Standbys:
     async def release(self, task: int, reason: str = "promoted") -> None:
         """Stop `task`'s replicas, if any, so a task host can open their stores (a no-op without)."""
         for replica in self.replicas.pop(task, []):
+            state = replica.state  # warm, or still warming (then `stop` lets the warm-up finish), or failed
             position = await replica.stop()
             await replica.changelog.close()
             self._emit(
@@ -210,7 +211,7 @@ class Standbys:
                     "module": replica.module,
                     "task": task,
                     "reason": reason,
-                    "state": replica.state,
+                    "state": state,
                     "position": position.offset,
                 }
             )
