@@ -203,9 +203,11 @@ class TaskHost(InProcessCluster):
         storage: DepotStorage,
         lock_wait_s: float = 30.0,
         recovery: TaskRecovery | None = None,
+        adopted: dict[str, KVStore] | None = None,
     ) -> None:
         super().__init__(data_dir)
         self.task = task
+        self.adopted = adopted or {}  # stores already open at their paths, by module (a promoted standby's)
         self.recovery = recovery  # None: the store is used as found (a data directory shared on one machine)
         self.depot_storage = SharedStorage(storage)  # the worker closes the storage after its last host
         self._lock_wait_s = lock_wait_s
@@ -217,7 +219,7 @@ class TaskHost(InProcessCluster):
         if self.task >= tasks:
             raise ValueError(f"task {self.task} does not exist: {definition.name} has {tasks} tasks")
         path = task_store_path(self.data_dir, definition.name, self.task)
-        store = await self._open_store_when_free(path)
+        store = self.adopted.pop(definition.name, None) or await self._open_store_when_free(path)
         logs: dict[str, DepotLog] = {}
         try:
             logs = await self.depot_storage.open_logs(definition, tasks)

@@ -30,6 +30,7 @@ from cluster.workers.standby import Standbys
 from cluster.workers.task_host import TaskHost
 from depots.kafka_broker import ensure_topic
 from depots.log import FsyncPolicy
+from pstates.store import KVStore
 from topology.module import Module
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,8 @@ class Worker:
                 if task not in self._wanted:
                     continue
                 try:
-                    if self.standbys is not None:
-                        await self.standbys.release(task)  # promotion: the host opens the warm store
-                    self.hosts[task] = await self._open_host(task)
+                    warm = await self.standbys.promote(task) if self.standbys is not None else {}
+                    self.hosts[task] = await self._open_host(task, warm)
                 except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
                     log.exception("opening task %d failed; retrying", task)
                     self._changed.set()
@@ -141,13 +141,15 @@ class Worker:
             if self.standbys is not None:
                 await self.standbys.reconcile(self._wanted_standbys - set(self.hosts))
 
-    async def _open_host(self, task: int) -> TaskHost:
-        host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery)
+    async def _open_host(self, task: int, warm: dict[str, KVStore]) -> TaskHost:
+        host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery, adopted=warm)
         seen = len(self.recovery.reports) if self.recovery is not None else 0
         try:
             for module in self.modules:
                 await host.launch(module, self.tasks)
         except BaseException:
+            for store in host.adopted.values():  # a retry reopens them from disk
+                store.close()
             await host.close()
             raise
         for report in self.recovery.reports[seen:] if self.recovery is not None else []:

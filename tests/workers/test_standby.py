@@ -173,8 +173,9 @@ def test_task_hosts_promoted_on_their_standbys_serve_the_same_ledger(kafka_boots
         recovery = TaskRecovery(namespace)
         promoted = []
         for task in range(TASKS):
-            await standbys.release(task)
-            promoted.append(TaskHost(tmp_path / "machine-b", task, storage, recovery=recovery))
+            warm = await standbys.promote(task)
+            assert list(warm) == ["ledger"]
+            promoted.append(TaskHost(tmp_path / "machine-b", task, storage, recovery=recovery, adopted=warm))
             await promoted[-1].launch(Ledger(), tasks=TASKS)
         assert [(r.source, r.records_replayed) for r in recovery.reports] == [("local", 0)] * TASKS
         assert [e["reason"] for e in events if e["event"] == "standby_stopped"] == ["promoted"] * TASKS
