@@ -24,7 +24,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,10 @@ class KillRecord:
 
     victim: str
     lost_tasks: list[int]
+    during_rebalance: bool = False  # killed while a restarted worker was joining: kept out of the figures
     every_task_answering_s: float = 0.0
     first_append_on_lost_task_s: float | None = None
-    rejoined_s: float = 0.0
+    rejoined_s: float | None = None  # None when the next kill came before the restarted worker rejoined
 
 
 @dataclass
@@ -83,13 +84,17 @@ class ChaosReport:
         return clean and bool(self.kills) and all(k.first_append_on_lost_task_s is not None for k in self.kills)
 
     def figures(self) -> dict[str, dict[str, float]]:
-        """Min / median / max of each failover figure over the kills."""
+        """Min / median / max of each failover figure, over kills in a steady cluster and mid-rebalance apart."""
+        steady = [k for k in self.kills if not k.during_rebalance]
         series = {
-            "kill_to_every_task_answering_s": [k.every_task_answering_s for k in self.kills],
+            "kill_to_every_task_answering_s": [k.every_task_answering_s for k in steady],
             "kill_to_first_append_on_lost_task_s": [
-                k.first_append_on_lost_task_s for k in self.kills if k.first_append_on_lost_task_s is not None
+                k.first_append_on_lost_task_s for k in steady if k.first_append_on_lost_task_s is not None
             ],
-            "restart_to_rejoined_s": [k.rejoined_s for k in self.kills],
+            "restart_to_rejoined_s": [k.rejoined_s for k in self.kills if k.rejoined_s is not None],
+            "mid_rebalance_kill_to_every_task_answering_s": [
+                k.every_task_answering_s for k in self.kills if k.during_rebalance
+            ],
         }
         return {name: _spread(values) for name, values in series.items() if values}
 
@@ -118,11 +123,12 @@ class ChaosSettings:
     appenders: int = 8
     rate: float = 150.0
     dwell_s: tuple[float, float] = (1.0, 4.0)  # load time between the cluster serving again and the next kill
+    overlap: float = 0.25  # chance that a restarted worker is still joining when the next kill lands
 
     @classmethod
     def quick(cls, seed: int = 1) -> ChaosSettings:
-        """The suite's run: three kills, short dwells."""
-        return cls(seconds=0.0, max_kills=3, seed=seed, dwell_s=(0.5, 2.0), rate=100.0)
+        """The suite's run: four kills, short dwells, half of the restarts interrupted by the next kill."""
+        return cls(seconds=0.0, max_kills=4, seed=seed, dwell_s=(0.5, 2.0), rate=100.0, overlap=0.5)
 
 
 class ChaosRun:
@@ -180,18 +186,38 @@ class ChaosRun:
     # -- shaking ---------------------------------------------------------------------------------------------
 
     async def _shake(self, client: WorkerClient, load: Load, started: float) -> None:
+        """Kill, fail over, restart, again; a restart is sometimes (seeded) cut short by the next kill."""
         await self._until(lambda: len(load.acknowledged) >= 20, FAILOVER_BOUND_S, "the load to get going")
-        settings = self.settings
-        while settings.max_kills is None or len(self.report.kills) < settings.max_kills:
-            if settings.max_kills is None and time.monotonic() - started > settings.seconds:
-                break
-            await asyncio.sleep(self.rng.uniform(*settings.dwell_s))  # a random moment under load, not a wait
-            await self._kill_one(client, load)
+        joining: int | None = None  # index of a restarted worker whose rejoin the next kill interrupts
+        while self._more_kills(started):
+            if joining is None:
+                await asyncio.sleep(self.rng.uniform(*self.settings.dwell_s))  # a random moment, not a wait
+            record, index = await self._kill_and_fail_over(client, load, joining)
+            restarted_at = time.monotonic()
+            self.workers[index] = newcomer = await self._start(record.victim)
+            joining = None
+            if self._more_kills(started) and self.rng.random() < self.settings.overlap:
+                joining = index  # kill again as soon as it is up and asking to join: mid-rebalance
+                started_up = lambda worker=newcomer: bool(worker.events)  # noqa: E731  # its "listening" event
+                await self._until(started_up, FAILOVER_BOUND_S, f"{newcomer.name} to start")
+                continue
+            await self._until(lambda: self._covered(self.workers), FAILOVER_BOUND_S, f"{record.victim} to rejoin")
+            await self._every_task_answers(client)
+            record.rejoined_s = round(time.monotonic() - restarted_at, 3)
 
-    async def _kill_one(self, client: WorkerClient, load: Load) -> None:
-        index = self.rng.randrange(len(self.workers))
+    def _more_kills(self, started: float) -> bool:
+        if self.settings.max_kills is not None:
+            return len(self.report.kills) < self.settings.max_kills
+        return time.monotonic() - started < self.settings.seconds
+
+    async def _kill_and_fail_over(
+        self, client: WorkerClient, load: Load, joining: int | None
+    ) -> tuple[KillRecord, int]:
+        """SIGKILL a random worker (not one still joining); time until its tasks answer and take appends again."""
+        index = self.rng.choice([k for k in range(len(self.workers)) if k != joining])
         victim = self.workers[index]
-        record = KillRecord(victim.name, sorted(victim.serving))
+        record = KillRecord(victim.name, sorted(victim.serving), during_rebalance=joining is not None)
+        self.report.kills.append(record)
         killed_at = time.monotonic()
         victim.kill()
         await victim.process.wait()
@@ -199,20 +225,13 @@ class ChaosRun:
         record.every_task_answering_s = round(time.monotonic() - killed_at, 3)
         lost = set(record.lost_tasks)
         try:
-            await self._until(
-                lambda: bool(load.acked_on(lost, killed_at)), FAILOVER_BOUND_S, "an append on a lost task"
-            )
+            await self._until(lambda: bool(load.acked_on(lost, killed_at)), FAILOVER_BOUND_S, "append on a lost task")
             record.first_append_on_lost_task_s = round(min(load.acked_on(lost, killed_at)) - killed_at, 3)
         except TimeoutError as exc:
             self.report.problems.append(str(exc))
         if victim.reader is not None:
             await victim.reader
-        restarted_at = time.monotonic()
-        self.workers[index] = await self._start(victim.name)
-        await self._until(lambda: self._covered(self.workers), FAILOVER_BOUND_S, f"{victim.name} to rejoin")
-        await self._every_task_answers(client)
-        record.rejoined_s = round(time.monotonic() - restarted_at, 3)
-        self.report.kills.append(record)
+        return record, index
 
     async def _every_task_answers(self, client: WorkerClient) -> None:
         """Ask each task the probe query; `call_task` retries (bounded) until the task's owner answers."""
@@ -294,3 +313,29 @@ async def run_chaos(
         return await ChaosRun(broker_url, root, modules, settings).run()
     with tempfile.TemporaryDirectory(prefix="tusk-chaos-") as tmp:
         return await ChaosRun(broker_url, Path(tmp), modules, settings).run()
+
+
+def main(args: Any) -> tuple[dict[str, Any], bool]:
+    """Entry point of `tusk chaos-workers`: the report as JSON data, and whether it passed."""
+    from cluster.workers.chaos_modules import module_set
+    from cluster.workers.local_broker import local_tansu
+
+    settings = ChaosSettings.quick(args.seed) if args.quick else ChaosSettings(seed=args.seed)
+    settings = replace(
+        settings,
+        seconds=args.seconds if args.seconds is not None else settings.seconds,
+        max_kills=args.kills if args.kills is not None else settings.max_kills,
+        workers=args.workers,
+        session_timeout_ms=args.session_timeout_ms,
+    )
+    modules = module_set(args.modules)
+    namespace = f"chaos{int(time.time())}"
+    with tempfile.TemporaryDirectory(prefix="tusk-chaos-") as tmp:
+        root = args.data or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        if args.broker:
+            report = asyncio.run(run_chaos(f"{args.broker.rstrip('/')}/{namespace}", settings, modules, root))
+        else:
+            with local_tansu(Path(tmp)) as bootstrap:
+                report = asyncio.run(run_chaos(f"kafka://{bootstrap}/{namespace}", settings, modules, root))
+    return report.to_json(), report.ok
