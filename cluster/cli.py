@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     crash.add_argument("--seed", type=int, default=1)
     crash.add_argument("--json", type=Path, help="write the report here")
 
+    chaos = commands.add_parser("chaos-workers", help="SIGKILL random workers under load; verify against a replay")
+    chaos.add_argument("--seconds", type=float, default=None, help="how long to keep killing (default: 120)")
+    chaos.add_argument("--workers", type=int, default=3, help="worker processes (2 to 4; default: 3)")
+    chaos.add_argument("--kills", type=int, default=None, help="stop after this many kills")
+    chaos.add_argument("--modules", default="ledger", help="module set the workers host (default: ledger)")
+    chaos.add_argument("--seed", type=int, default=1, help="seed of the kill schedule and the load")
+    chaos.add_argument("--session-timeout-ms", type=int, default=3_000, help="the workers' group session timeout")
+    chaos.add_argument("--broker", help="kafka://HOST:PORT (default: start a tansu of its own on loopback)")
+    chaos.add_argument("--data", type=Path, help="keep the workers' data and logs here (default: a temporary dir)")
+    chaos.add_argument("--quick", action="store_true", help="the test suite's run: three kills, short pauses")
+    chaos.add_argument("--json", type=Path, help="write the report here")
+
     bench = commands.add_parser("bench", help="run a benchmark")
     which = bench.add_subparsers(dest="benchmark", required=True)
     engine = which.add_parser("engine", help="engine throughput beside raw rocksdict")
@@ -86,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
 
         report = run_crashtest(args.seconds, seed=args.seed)
         return _emit(report.to_json(), args.json, ok=report.ok)
+    if args.command == "chaos-workers":
+        from cluster.workers.chaos import main as chaos_main
+
+        chaos_report, passed = chaos_main(args)
+        return _emit(chaos_report, args.json, ok=passed)
     if args.command == "bench" and args.benchmark == "engine":
         from benchmarks.engine import run_engine_benchmark
 
