@@ -1,10 +1,10 @@
 """A `tusk worker` process: joins the group, runs the tasks assigned to it, answers routed requests.
 
-Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`), join the group with
-that address (`cluster.workers.membership`). Each assignment updates the wanted task set; a reconciler
-closes the task hosts no longer wanted *first* (flushing their logs and releasing their stores' locks, so a
-new owner can open them), then opens the gained ones (waiting for their previous owner's lock), and
-publishes the routing table on `NAMESPACE.workers.routing` for clients. A worker that dies without closing
+Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`, served from a thread
+of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`).
+Each assignment updates the wanted task set; a reconciler closes the task hosts no longer wanted *first*
+(flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
+gained ones (waiting for their previous owner's lock), and publishes the routing table on `NAMESPACE.workers.routing` for clients. A worker that dies without closing
 (SIGKILL) releases its locks with its process; the group drops it after the session timeout.
 """
 
@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from cluster.depot_storage import KafkaStorage, open_depot_storage
 from cluster.workers.assignor import RoutingTable
+from cluster.workers.front import FrontServer
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
+from cluster.workers.reads import CrossTaskReads
 from cluster.workers.rpc import worker_app
 from cluster.workers.task_host import TaskHost
 from depots.kafka_broker import ensure_topic
@@ -70,19 +70,19 @@ class Worker:
         self._wanted: frozenset[int] = frozenset()
         self._changed = asyncio.Event()
         self._membership: Membership | None = None
-        self._runner: web.AppRunner | None = None
+        self._front: FrontServer | None = None
+        self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
         self._reconciler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Listen for RPC, then join the group."""
         session = await self.storage.session()
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
-        self._runner = web.AppRunner(worker_app(self.hosts.get, lambda: self.routing.encode()), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.address = f"127.0.0.1:{port}"
+        main_loop = asyncio.get_running_loop()
+        self._front = FrontServer(
+            lambda pool: worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), self.port
+        )
+        self.address = await self._front.start()
         self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
         self._reconciler = asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile tasks")
         self._membership = Membership(
@@ -122,6 +122,7 @@ class Worker:
 
     async def _open_host(self, task: int) -> TaskHost:
         host = TaskHost(self.data_dir, task, self.storage)
+        host.reads = self.reads
         try:
             for module in self.modules:
                 await host.launch(module, self.tasks)
@@ -144,6 +145,6 @@ class Worker:
                 await self._reconciler
         for task in sorted(self.hosts):
             await self.hosts.pop(task).close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._front is not None:
+            await self._front.stop()
         await self.storage.close()
