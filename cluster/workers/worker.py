@@ -4,14 +4,16 @@ Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.r
 of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`).
 Each assignment updates the wanted task set; a reconciler closes the task hosts no longer wanted *first*
 (flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
-gained ones (waiting for their previous owner's lock), and publishes the routing table on `NAMESPACE.workers.routing` for clients. A worker that dies without closing
-(SIGKILL) releases its locks with its process; the group drops it after the session timeout.
+gained ones (waiting for their previous owner's lock), and publishes the routing table on
+`NAMESPACE.workers.routing` for clients. A worker that dies without closing (SIGKILL) releases its locks
+with its process; the group drops it after the session timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -124,8 +126,8 @@ class Worker:
         host = TaskHost(self.data_dir, task, self.storage)
         host.reads = self.reads
         try:
-            for module in self.modules:
-                await host.launch(module, self.tasks)
+            for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
+                await host.launch(copy.deepcopy(module), self.tasks)
         except BaseException:
             await host.close()
             raise
