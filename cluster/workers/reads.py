@@ -58,6 +58,15 @@ class CrossTaskReads:
         self._timeout_s = timeout_s
         self._newest = RoutingTable(0, {})
         self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
+        self._opened_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every thread's connections (after the read threads and the main loop stopped reading)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
 
     def query(self, task: int, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `module`'s query `name` on `task`."""
@@ -140,6 +149,8 @@ class CrossTaskReads:
             if connection is None:
                 host, port = address.rsplit(":", 1)
                 connection = connections[address] = http.client.HTTPConnection(host, int(port), SOCKET_TIMEOUT_S)
+                with self._opened_lock:
+                    self._opened.append(connection)
             try:
                 connection.request(method, path, body=payload, headers={"Content-Type": MSGPACK})
                 response = connection.getresponse()
@@ -147,6 +158,8 @@ class CrossTaskReads:
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
                 del connections[address]
+                with self._opened_lock:
+                    self._opened.remove(connection)
                 if attempt == 1 or isinstance(exc, ConnectionRefusedError):
                     raise _Refused from exc
         raise AssertionError("unreachable")

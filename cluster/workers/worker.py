@@ -149,4 +149,5 @@ class Worker:
             await self.hosts.pop(task).close()
         if self._front is not None:
             await self._front.stop()
+        self.reads.close()
         await self.storage.close()
