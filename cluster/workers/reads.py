@@ -130,6 +130,8 @@ class CrossTaskReads:
 
     def _post(self, address: str, path: str, payload: bytes) -> Any:
         status, raw = self._request(address, "POST", path, payload)
+        if status not in (200, NOT_OWNER, REJECTED, BAD_REQUEST):  # not our RPC's answer (aiohttp's own 500)
+            raise TuskError(f"worker {address} answered {status} to a read: {raw[:200]!r}")
         reply = unpack(raw)
         if status == 200:
             return reply["value"]
@@ -137,9 +139,7 @@ class CrossTaskReads:
             raise _Refused
         if status == REJECTED:
             raise RecordRejected(reply["error"])
-        if status == BAD_REQUEST:
-            raise WorkerRequestError(reply["error"])
-        raise TuskError(f"worker {address} answered {status} to a read: {reply}")
+        raise WorkerRequestError(reply["error"])
 
     def _request(self, address: str, method: str, path: str, payload: bytes | None) -> tuple[int, bytes]:
         """One request on this thread's keep-alive connection to `address`; `_Refused` if it did not get through."""
