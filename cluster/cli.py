@@ -29,7 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run one worker of the distributed runtime (docs/kafka.md)")
     worker.add_argument("--broker", required=True, help="kafka://HOST:PORT[/NAMESPACE]")
     worker.add_argument("--data", type=Path, required=True, help="data directory (shared by the workers)")
-    worker.add_argument("--module", action="append", default=None, help="module to host (default: ledger)")
+    worker.add_argument(
+        "--module",
+        action="append",
+        default=None,
+        help="modules to host: mastodon (every Mastodon module) or ledger (the default)",
+    )
     worker.add_argument("--tasks", type=int, default=4, help="tasks per module (default: 4)")
     worker.add_argument("--port", type=int, default=0, help="RPC port on 127.0.0.1 (default: any free one)")
     worker.add_argument("--session-timeout-ms", type=int, default=6_000, help="group session timeout")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,15 @@ from topology.module import Module
 
 
 def worker_modules(names: list[str]) -> list[Module]:
-    """The modules a worker can host in this slice, by name."""
+    """The modules a worker hosts, by name: `mastodon` (every Mastodon module, as `tusk run`) or `ledger`."""
+    from cluster.serve import mastodon_modules
     from modules.examples.ledger import Ledger
 
-    known: dict[str, type[Module]] = {"ledger": Ledger}
+    known: dict[str, Callable[[], list[Module]]] = {"mastodon": mastodon_modules, "ledger": lambda: [Ledger()]}
     unknown = sorted(set(names) - set(known))
     if unknown:
-        raise SystemExit(f"tusk worker hosts {sorted(known)} for now; unknown: {unknown}")
-    return [known[name]() for name in names]
+        raise SystemExit(f"tusk worker hosts {sorted(known)}; unknown: {unknown}")
+    return [module for name in names for module in known[name]()]
 
 
 def print_event(event: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from cluster.client import Ack, AppendResult, ClientPState, ClusterClient, Recor
 from cluster.depot_storage import DEFAULT_NAMESPACE, topic_part
 from cluster.runtime import ModuleRuntime
 from cluster.workers.assignor import RoutingTable
-from cluster.workers.rpc import BAD_REQUEST, FAILED, MSGPACK, NOT_OWNER, REJECTED, pack, unpack
+from cluster.workers.rpc import BAD_REQUEST, FAILED, MSGPACK, NOT_OWNER, REJECTED, WorkerRequestError, pack, unpack
 from cluster.workers.worker import routing_topic
 from depots.codec import encode_record
 from depots.errors import InternalDepotError
@@ -42,10 +42,6 @@ class RoutingUnavailableError(TuskError):
 
 class AppendOutcomeUnknownError(TuskError):
     """The connection broke after an append was sent: it may or may not be in the depot."""
-
-
-class WorkerRequestError(TuskError):
-    """A worker refused a request as malformed (unknown module, query, method...)."""
 
 
 class WorkerClient(ClusterClient):

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
 from aiokafka.errors import KafkaError
@@ -39,8 +41,11 @@ from cluster.depot_storage import DepotStorage
 from cluster.inprocess import InProcessCluster
 from cluster.microbatch_runner import MicrobatchRunner, PlanItem
 from cluster.runtime import ModuleRuntime, RemoteHop, StoreFactory
+from cluster.stream_runner import StreamRunner
 from cluster.workers.changelog import CHANGELOG_DEPOT, ChangelogStore
 from cluster.workers.checkpoints import TaskRecovery
+from cluster.workers.concurrency import LockedGlobal, ReadGate
+from cluster.workers.routed import WorkerRoutedPState, run_routed_query
 from depots.codec import encode_record
 from depots.declaration import DepotSpec, internal
 from depots.kafka_log import KafkaDepotLog
@@ -51,14 +56,23 @@ from pstates.store import KVStore, open_store
 from topology.context import Batch
 from topology.module import DepotRef, MicrobatchTopologySpec, ModuleDefinition, StreamTopologySpec, TopologySpec
 
+if TYPE_CHECKING:
+    from cluster.workers.reads import CrossTaskReads
+
 log = logging.getLogger(__name__)
 
 HOP_POLL_S = 0.05  # how often a target asks the broker for new hop records (no listener fires for others' appends)
 LOCK_POLL_S = 0.05
+READ_DRAIN_S = 30.0  # how long closing waits for reads in flight on the read threads
+UNAVAILABLE_BACKOFF_S = (0.05, 1.0)  # a stream group retried while a task it reads is moving
 
 
 class NotOwnedError(TuskError):
     """A request for a task this worker does not run (any more, or not yet)."""
+
+
+class TaskUnavailableError(NotOwnedError):
+    """No owner answered a read of a task within the bound (a rebalance, a dead worker): retry later."""
 
 
 class StoreLockedError(TuskError):
@@ -85,6 +99,17 @@ class TaskRuntime(ModuleRuntime):
         super().__init__(definition, tasks, directory, open_task_store, logs, owned=[task])
         self.task = task
         self._hop_specs = {name: DepotSpec(name, internal()) for name in logs if name.startswith("~hops.")}
+        self.globals_lock = threading.RLock()  # task globals are shared with the RPC read threads
+        self._locked_globals: dict[str, LockedGlobal] = {}
+
+    def task_global(self, task: int, name: str, make_context: Callable[[int], Any]) -> Any:
+        """The task global, each method call holding the task's lock (see `cluster.workers.concurrency`)."""
+        with self.globals_lock:
+            found = self._locked_globals.get(name)
+            if found is None:
+                value = super().task_global(task, name, make_context)
+                found = self._locked_globals[name] = LockedGlobal(value, self.globals_lock)
+            return found
 
     def depot(self, name: str) -> tuple[DepotSpec, DepotLog]:
         """A declared depot, or one of this runtime's hop topics."""
@@ -170,6 +195,35 @@ class PlannedMicrobatchRunner(MicrobatchRunner):
         await super()._run_batch(batch_id, plan)
 
 
+class WorkerStreamRunner(StreamRunner):
+    """A stream runner that waits out a task it reads being unavailable, instead of spending the record's attempts.
+
+    A read of a moving task fails the group fast (`TaskUnavailableError`, so the main loop is not held);
+    the group is then retried as a whole after a backoff, with no attempt counted, until the task's new
+    owner answers. Any other failure takes the embedded path (one record at a time, attempts, dead letters).
+    """
+
+    async def _process_group(self, assignment: Any, entries: Any) -> None:
+        backoff, most = UNAVAILABLE_BACKOFF_S
+        while True:
+            round_ = Round(self.runtime)
+            ctx = EmbeddedTopologyContext(self.cluster, self.runtime, self.spec, round_)
+            try:
+                results = self._apply(ctx, round_, assignment, entries)
+            except TaskUnavailableError as exc:
+                round_.abort()
+                log.warning("%s: %r; retrying the group in %g s", self.qualified_name, exc, backoff)
+                await asyncio.sleep(backoff)  # yields the loop: membership and task opening run meanwhile
+                backoff = min(most, backoff * 2)
+                continue
+            except Exception:
+                round_.abort()
+                await self._process_one_by_one(assignment, entries)
+                return
+            await self._commit(round_, assignment, entries, results)
+            return
+
+
 def _plan_key(topology: str) -> bytes:
     return encode_key(("plan", topology))
 
@@ -206,6 +260,14 @@ class TaskHost(InProcessCluster):
         self._lock_wait_s = lock_wait_s
         self._hop_reads: list[tuple[KafkaDepotLog, int]] = []
         self._hop_poller: asyncio.Task[None] | None = None
+        # Reads of other tasks (set by the worker); None: they raise NotOwnedError.
+        self.reads: CrossTaskReads | None = None
+        self._read_gate = ReadGate(lambda: NotOwnedError(f"task {task} is closing on this worker"))
+
+    async def close(self) -> None:
+        """Refuse new reads, let the ones in flight on read threads finish, then close as embedded."""
+        await self._read_gate.close(READ_DRAIN_S)
+        await super().close()
 
     async def _new_runtime(self, definition: ModuleDefinition, tasks: int, directory: Path) -> ModuleRuntime:
         """Open this task's store (once its last owner let go), the module's depot logs and its hop topics."""
@@ -269,9 +331,12 @@ class TaskHost(InProcessCluster):
             if isinstance(store, ChangelogStore):
                 await store.durable()
 
-    def _start_ticks(self, runtime: ModuleRuntime) -> None:
-        if any(spec.tick_ms for spec in runtime.definition.depots.values()):
-            raise NotImplementedError(f"{runtime.name}: tick depots do not run on workers yet (docs/kafka.md)")
+    def _new_stream_runner(self, runtime: ModuleRuntime, spec: StreamTopologySpec) -> StreamRunner:
+        return WorkerStreamRunner(self, runtime, spec)
+
+    def _tick_partitions(self, runtime: ModuleRuntime, depot_log: DepotLog) -> Iterable[int]:
+        """Only this task's partitions: each task's owner ticks its own (the sole producer of them)."""
+        return [p for p in range(depot_log.partitions) if p % runtime.tasks == self.task]
 
     async def _open_store_when_free(self, path: Path) -> KVStore:
         """Open a task's RocksDB, waiting (bounded) while the previous owner still holds its lock."""
@@ -316,15 +381,45 @@ class TaskHost(InProcessCluster):
 
     def query_here(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `module`'s query `name` on this task (the caller routed it, and combines fan-outs)."""
-        runtime = self.runtime(module)
-        spec = runtime.definition.queries.get(name)
-        if spec is None:
-            raise KeyError(f"module {module!r} has no query {name!r}")
-        return spec.fn(EmbeddedReadContext(self, runtime, self.task), *args, **kwargs)
+        with self._read_gate.reading():
+            runtime = self.runtime(module)
+            spec = runtime.definition.queries.get(name)
+            if spec is None:
+                raise KeyError(f"module {module!r} has no query {name!r}")
+            return spec.fn(EmbeddedReadContext(self, runtime, self.task), *args, **kwargs)
 
     def read_pstate(self, module: str, name: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run a view method on this task's committed PState `name`."""
-        view = self.runtime(module).committed_view(self.task, name)
         if method.startswith("_"):
             raise AttributeError(f"no PState method {method!r}")
-        return getattr(view, method)(*args, **kwargs)
+        with self._read_gate.reading():
+            view = self.runtime(module).committed_view(self.task, name)
+            return getattr(view, method)(*args, **kwargs)
+
+    # -- reads made by code running here: any task ----------------------------------------------------
+
+    def query_task(self, task: int, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run a query on `task`: here, or wherever `reads` finds it."""
+        if task == self.task:
+            return self.query_here(module, name, args, kwargs)
+        if self.reads is None:
+            raise NotOwnedError(f"{module} task {task} is not on this task host (task {self.task})")
+        return self.reads.query(task, module, name, args, kwargs)
+
+    def read_task_pstate(
+        self, task: int, module: str, name: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Run a view method on `task`'s committed PState: here, or wherever `reads` finds it."""
+        if task == self.task:
+            return self.read_pstate(module, name, method, args, kwargs)
+        if self.reads is None:
+            raise NotOwnedError(f"{module} task {task} is not on this task host (task {self.task})")
+        return self.reads.pstate(task, module, name, method, args, kwargs)
+
+    def routed_pstate(self, module: str, name: str) -> Any:
+        """Reads of `module`'s PState `name`, each sent to the task owning its key."""
+        return WorkerRoutedPState(self, self.runtime(module), name)
+
+    def run_query(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
+        """Run a query on the task(s) its route names, wherever they run."""
+        return run_routed_query(self, module, name, args, kwargs or {})

@@ -1,29 +1,31 @@
 """A `tusk worker` process: joins the group, runs the tasks assigned to it, answers routed requests.
 
-Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`), join the group with
-that address (`cluster.workers.membership`). Each assignment updates the wanted task set; a reconciler
-closes the task hosts no longer wanted *first* (flushing their logs and releasing their stores' locks, so a
-new owner can open them), then opens the gained ones (waiting for their previous owner's lock), and
-publishes the routing table on `NAMESPACE.workers.routing` for clients. A worker that dies without closing
-(SIGKILL) releases its locks with its process; the group drops it after the session timeout.
+Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`, served from a thread
+of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`).
+Each assignment updates the wanted task set; a reconciler closes the task hosts no longer wanted *first*
+(flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
+gained ones (waiting for their previous owner's lock), and publishes the routing table on
+`NAMESPACE.workers.routing` for clients. A worker that dies without closing (SIGKILL) releases its locks
+with its process; the group drops it after the session timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from cluster.depot_storage import KafkaStorage, open_depot_storage
 from cluster.workers.assignor import RoutingTable
 from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
+from cluster.workers.front import FrontServer
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
+from cluster.workers.reads import CrossTaskReads
 from cluster.workers.rpc import worker_app
 from cluster.workers.task_host import TaskHost
 from depots.kafka_broker import ensure_topic
@@ -76,19 +78,19 @@ class Worker:
         self._wanted: frozenset[int] = frozenset()
         self._changed = asyncio.Event()
         self._membership: Membership | None = None
-        self._runner: web.AppRunner | None = None
+        self._front: FrontServer | None = None
+        self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
         self._reconciler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Listen for RPC, then join the group."""
         session = await self.storage.session()
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
-        self._runner = web.AppRunner(worker_app(self.hosts.get, lambda: self.routing.encode()), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.address = f"127.0.0.1:{port}"
+        main_loop = asyncio.get_running_loop()
+        self._front = FrontServer(
+            lambda pool: worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), self.port
+        )
+        self.address = await self._front.start()
         self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
         self._reconciler = asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile tasks")
         self._membership = Membership(
@@ -128,10 +130,11 @@ class Worker:
 
     async def _open_host(self, task: int) -> TaskHost:
         host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery)
+        host.reads = self.reads
         seen = len(self.recovery.reports) if self.recovery is not None else 0
         try:
-            for module in self.modules:
-                await host.launch(module, self.tasks)
+            for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
+                await host.launch(copy.deepcopy(module), self.tasks)
         except BaseException:
             await host.close()
             raise
@@ -161,6 +164,7 @@ class Worker:
                 await self._reconciler
         for task in sorted(self.hosts):
             await self.hosts.pop(task).close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._front is not None:
+            await self._front.stop()
+        self.reads.close()
         await self.storage.close()

@@ -108,8 +108,11 @@ def visible_page(
             return out
         found = ctx.query("core", "statuses_here", ids)
         dead = [i for i in ids if not is_live(found.get(i))]
-        if dead:
-            timelines.forget(key, dead)
+        # Forget tombstones only: a status not stored yet (on workers its `store_status` hop lands on the
+        # id's task after fanout may have delivered it) is left out of this page, not dropped for good.
+        deleted = [i for i in dead if i in found]
+        if deleted:
+            timelines.forget(key, deleted)
         hidden = hidden_from(ctx, viewer, [found[i] for i in ids if i not in dead], now)
         live = without_repeated_boosts([i for i in ids if i not in dead and i not in hidden], found, boosted, older)
         if upwards:
