@@ -36,6 +36,10 @@ _TOPIC_ALREADY_EXISTS = 36
 # store the appender's timestamp, which topologies read as the record's time.
 _TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete", "message.timestamp.type": "CreateTime"}
 _POLL_WAIT_MS = 1
+# How long a read of records below the high watermark lets the broker look for them: tansu answers a fetch
+# with what it found within max_wait_time, and reading a batch from S3 takes more than 1 ms (measured with
+# SeaweedFS: 1 ms -> no records, 50 ms -> the batch in ~15 ms). It answers as soon as it has them.
+DATA_WAIT_MS = 500
 _ACKS_ALL = -1
 
 
@@ -189,10 +193,16 @@ async def produce(client: Any, topic: str, batches: dict[int, bytes], timeout_ms
     return answers
 
 
-async def fetch(client: Any, topic: str, partition: int, start: int, max_bytes: int) -> FetchedPartition:
-    """Fetch entries of one partition from offset `start` on (at most about `max_bytes`), with the high watermark."""
+async def fetch(
+    client: Any, topic: str, partition: int, start: int, max_bytes: int, wait_ms: int = _POLL_WAIT_MS
+) -> FetchedPartition:
+    """Fetch entries of one partition from offset `start` on (at most about `max_bytes`), with the high watermark.
+
+    The default wait suits probes at the end (tansu holds a fetch with nothing to return for the whole
+    wait); reads of records known to exist pass `DATA_WAIT_MS`.
+    """
     node = await _leader(client, topic, partition)
-    request = FetchRequest(_POLL_WAIT_MS, 0, max_bytes, 0, [(topic, [(partition, start, max_bytes)])])
+    request = FetchRequest(wait_ms, 0, max_bytes, 0, [(topic, [(partition, start, max_bytes)])])
     response = await client.send(node, request)
     for _, partition_responses in response.topics:
         for number, error_code, high_watermark, *rest in partition_responses:
@@ -203,6 +213,17 @@ async def fetch(client: Any, topic: str, partition: int, start: int, max_bytes: 
             entries, keys = _decode(rest[-1] or b"", start, f"{topic}/{partition}")
             return FetchedPartition(int(high_watermark), entries, keys)
     raise BrokerUnavailableError(f"fetch {topic}/{partition}@{start}: the broker answered without the partition")
+
+
+async def fetch_existing(client: Any, topic: str, partition: int, start: int, max_bytes: int) -> FetchedPartition:
+    """Fetch records known to exist from `start` on; an answer without them raises (transient: retry it)."""
+    fetched = await fetch(client, topic, partition, start, max_bytes, DATA_WAIT_MS)
+    if not fetched.entries and fetched.high_watermark > start:
+        raise BrokerUnavailableError(
+            f"fetch {topic}/{partition}@{start}: no records within {DATA_WAIT_MS} ms below the high watermark "
+            f"{fetched.high_watermark}"
+        )
+    return fetched
 
 
 async def high_watermark(client: Any, topic: str, partition: int) -> int:

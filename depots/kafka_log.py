@@ -36,7 +36,15 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from depots.errors import CorruptLogError
 from depots.group_commit import CacheLimits, GroupCommitLog, GroupPartition, PendingGroup
-from depots.kafka_broker import BrokerSession, BrokerSettings, FetchedPartition, ensure_topic, fetch, high_watermark
+from depots.kafka_broker import (
+    BrokerSession,
+    BrokerSettings,
+    FetchedPartition,
+    ensure_topic,
+    fetch,
+    fetch_existing,
+    high_watermark,
+)
 from depots.kafka_produce import GroupProducer, OutgoingBatch, PartitionShare, retrying
 from depots.log import LogEntry
 from pstates.errors import TuskError
@@ -171,7 +179,7 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         """
         entries: list[LogEntry] = []
         while len(entries) < max_records:
-            fetched = await self._fetch(part.index, start)
+            fetched = await self._fetch(part, start)
             self._learn(part, fetched.high_watermark)
             batch = self._checked(part.index, fetched, bool(entries))
             entries += batch[: max_records - len(entries)]
@@ -180,12 +188,14 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
             start = batch[-1].offset + 1
         return entries
 
-    async def _fetch(self, partition: int, start: int) -> FetchedPartition:
+    async def _fetch(self, part: _Partition, start: int) -> FetchedPartition:
         """Fetch from `start`, retrying a broker that does not answer within the outage bound."""
-        what = f"reading {self._topic}/{partition} from offset {start}"
+        what = f"reading {self._topic}/{part.index} from offset {start}"
         max_bytes = self._settings.fetch_max_bytes
+        if start >= part.durable_end:  # a probe for records not seen yet: do not hold the broker
+            return await retrying(self._settings, what, lambda: fetch(self._client, self._topic, part.index, start, 1))
         return await retrying(
-            self._settings, what, lambda: fetch(self._client, self._topic, partition, start, max_bytes)
+            self._settings, what, lambda: fetch_existing(self._client, self._topic, part.index, start, max_bytes)
         )
 
     def _checked(self, partition: int, fetched: FetchedPartition, have_some: bool) -> list[LogEntry]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from depots.errors import BrokerUnavailableError, LostRecordsError, PartitionOwnershipError
-from depots.kafka_broker import BrokerSettings, fetch, high_watermark, is_transient, produce, produce_error
+from depots.kafka_broker import BrokerSettings, fetch_existing, high_watermark, is_transient, produce, produce_error
 from depots.log import LogEntry
 
 _log = logging.getLogger(__name__)
@@ -201,11 +201,8 @@ class GroupProducer:
         """Read offsets [start, end) of `partition` from the broker."""
         entries: list[LogEntry] = []
         while start + len(entries) < end:
-            fetched = await fetch(self._client, self._topic, partition, start + len(entries), 1 << 20)
-            batch = [entry for entry in fetched.entries if entry.offset < end]
-            if not batch:
-                raise BrokerUnavailableError(f"{self._topic}/{partition}: offsets from {start} not readable yet")
-            entries += batch
+            fetched = await fetch_existing(self._client, self._topic, partition, start + len(entries), 1 << 20)
+            entries += [entry for entry in fetched.entries if entry.offset < end]
         return entries
 
     def _unsure_offsets(self, shares: list[PartitionShare]) -> str:
