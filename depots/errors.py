@@ -54,3 +54,7 @@ class PartitionOwnershipError(TuskError, RuntimeError):
 
 class LostRecordsError(TuskError, RuntimeError):
     """The broker no longer has records it acknowledged (its storage lost them): the depot cannot go on."""
+
+
+class RecordsNotReadyError(BrokerUnavailableError):
+    """The broker answered a fetch below its high watermark without records (slow storage, or a hole)."""

@@ -27,7 +27,7 @@ from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.memory_records import MemoryRecords
 
-from depots.errors import BrokerUnavailableError, CorruptLogError, LogLayoutError
+from depots.errors import BrokerUnavailableError, CorruptLogError, LogLayoutError, RecordsNotReadyError
 from depots.log import LogEntry
 from pstates.errors import TuskError
 
@@ -219,9 +219,9 @@ async def fetch_existing(client: Any, topic: str, partition: int, start: int, ma
     """Fetch records known to exist from `start` on; an answer without them raises (transient: retry it)."""
     fetched = await fetch(client, topic, partition, start, max_bytes, DATA_WAIT_MS)
     if not fetched.entries and fetched.high_watermark > start:
-        raise BrokerUnavailableError(
-            f"fetch {topic}/{partition}@{start}: no records within {DATA_WAIT_MS} ms below the high watermark "
-            f"{fetched.high_watermark}"
+        raise RecordsNotReadyError(
+            f"{topic}/{partition}: no records from offset {start} within {DATA_WAIT_MS} ms, though the broker's "
+            f"high watermark is {fetched.high_watermark}"
         )
     return fetched
 

@@ -27,12 +27,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from depots.errors import BrokerUnavailableError, LostRecordsError, PartitionOwnershipError
+from depots.errors import BrokerUnavailableError, LostRecordsError, PartitionOwnershipError, RecordsNotReadyError
 from depots.kafka_broker import BrokerSettings, fetch_existing, high_watermark, is_transient, produce, produce_error
 from depots.log import LogEntry
 
 _log = logging.getLogger(__name__)
 
+# A broker that answers, but keeps answering without the records below its high watermark, has a hole:
+# tansu on S3 raises the watermark before it writes the batch, so a tansu killed in between leaves offsets
+# that will never have records. Readers cannot pass such a hole; after this long it is an error.
+HOLE_AFTER_S = 5.0
 FIRST_RETRY_S = 0.05
 MAX_RETRY_S = 0.5
 MAX_REQUEST_BYTES = 8 << 20  # a round sends batches of more partitions only while under this
@@ -78,11 +82,20 @@ class OutageClock:
     what: str
     deadline: float | None = None
     delay: float = field(default=FIRST_RETRY_S)
+    empty_since: float | None = None
 
     async def wait_or_raise(self, error: BaseException, unsure: str = "") -> None:
-        """Back off before the next attempt, or raise `BrokerUnavailableError` once the bound has passed."""
+        """Back off before the next attempt, or raise once the bound has passed (see `HOLE_AFTER_S` too)."""
         loop = asyncio.get_running_loop()
         now = loop.time()
+        if isinstance(error, RecordsNotReadyError):
+            self.empty_since = now if self.empty_since is None else self.empty_since
+            if now - self.empty_since >= HOLE_AFTER_S:
+                raise LostRecordsError(
+                    f"{error} for {HOLE_AFTER_S:g} s: the broker counts offsets it has no records for (tansu on S3 "
+                    "killed between raising its watermark and writing the batch leaves such a hole); no reader "
+                    f"can pass it{unsure}"
+                ) from error
         if self.deadline is None:
             self.deadline = now + self.settings.outage_timeout_s
             _log.warning("Kafka broker %s: %s failed (%r); retrying", self.settings.bootstrap, self.what, error)
@@ -98,7 +111,7 @@ class OutageClock:
         """Note a success: the next failure starts a new outage."""
         if self.deadline is not None:
             _log.warning("Kafka broker %s: %s succeeded again", self.settings.bootstrap, self.what)
-        self.deadline, self.delay = None, FIRST_RETRY_S
+        self.deadline, self.delay, self.empty_since = None, FIRST_RETRY_S, None
 
 
 async def retrying(settings: BrokerSettings, what: str, operation: Callable[[], Awaitable[T]]) -> T:
