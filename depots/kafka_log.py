@@ -175,11 +175,16 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
     async def _read_broker(self, part: _Partition, start: int, max_records: int) -> list[LogEntry]:
         """Fetch until `max_records` entries are read or the high watermark is reached.
 
-        Entries before a corrupt record are returned; a read starting at it raises `CorruptLogError`.
+        Entries before a corrupt record or a hole are returned; a read starting at it raises the error.
         """
         entries: list[LogEntry] = []
         while len(entries) < max_records:
-            fetched = await self._fetch(part, start)
+            try:
+                fetched = await self._fetch(part, start)
+            except TuskError:  # a hole, or the broker gone for good: hand out what precedes it first
+                if entries:
+                    break
+                raise
             self._learn(part, fetched.high_watermark)
             batch = self._checked(part.index, fetched, bool(entries))
             entries += batch[: max_records - len(entries)]

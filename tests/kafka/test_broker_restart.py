@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from cluster.client import Ack
 from cluster.depot_storage import KafkaStorage
 from cluster.inprocess import InProcessCluster
@@ -37,7 +35,7 @@ from depots.codec import decode_record
 from depots.errors import LogFailedError, LostRecordsError
 from depots.kafka_log import KafkaDepotLog
 from modules.examples.ledger import Ledger
-from tests.tansu import DurableTansu, durable_tansu
+from tests.tansu import DurableTansu
 from tests.workers.support import namespace_for, poll_until, replay_ledger
 
 ACCOUNTS = [f"acct-{n}" for n in range(12)]
@@ -45,13 +43,6 @@ APPENDERS = 8
 BEFORE_KILL = 300  # acknowledged appends before the kill
 AFTER_RESTART = 300  # acknowledged appends after the restart, before the load stops
 LOAD_BOUND_S = 60.0
-
-
-@pytest.fixture(scope="module")
-def durable_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DurableTansu]:
-    """tansu on SeaweedFS for this module's tests (each test uses its own namespace)."""
-    with durable_tansu(tmp_path_factory.mktemp("durable-tansu")) as broker:
-        yield broker
 
 
 @dataclass
