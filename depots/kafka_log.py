@@ -31,7 +31,6 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka.errors import KafkaError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from depots.errors import CorruptLogError
@@ -231,7 +230,7 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         shares = [PartitionShare(part.index, list(_batches(pending.entries))) for part, pending in group]
         try:
             await self._producer.produce(shares)
-        except (KafkaError, OSError, TuskError) as exc:
+        except Exception as exc:  # whatever failed, the group's offsets are void: fail it, never leave it waiting
             self._fail(group, exc)
             return
         self._publish(group)
