@@ -9,6 +9,8 @@ import logging
 import sys
 from pathlib import Path
 
+from depots.errors import BrokerUnavailableError
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tusk", description="Tusk: a Mastodon-compatible server on a dataflow engine")
@@ -80,9 +82,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `tusk` command line."""
+    """Run the `tusk` command line; an unreachable broker is one clear line on stderr and exit status 1."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except BrokerUnavailableError as exc:
+        print(f"tusk: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command."""
     if args.command == "run":
         from api.rate_limit_rules import RateLimits
         from cluster.serve import serve
