@@ -379,6 +379,33 @@ class TaskHost(InProcessCluster):
             await self._changelog_durable()  # PROCESSED: the effects are in the changelog too
         return AppendResult(receipt.partition, receipt.offset, results)
 
+    async def append_many_to(
+        self, module: str, depot: str, partitions: list[int], records: list[object], ack: Ack
+    ) -> list[AppendResult | Exception]:
+        """Append `records` (each to its partition of this task) in order; each result, or the error it got."""
+        runtime, spec, depot_log = self._appendable(module, depot)
+        for partition in partitions:  # refused before anything is appended: the client may send it elsewhere
+            if partition % runtime.tasks != self.task or not 0 <= partition < depot_log.partitions:
+                raise NotOwnedError(f"{module}/{depot} partition {partition} is not on task {self.task}")
+        payloads = [encode_record(record, spec.max_record_bytes, depot) for record in records]
+        now_ms = self.clock.now_ms()
+        receipts = [depot_log.append(p, payload, now_ms) for p, payload in zip(partitions, payloads, strict=True)]
+        waiters = [None if ack is Ack.NONE else self._register_ack(module, depot, r, ack) for r in receipts]
+        if ack is not Ack.NONE:
+            for receipt in receipts:  # one group commit makes most of them durable at once
+                await receipt.durable
+        out: list[AppendResult | Exception] = []
+        for receipt, waiter in zip(receipts, waiters, strict=True):
+            try:
+                values = {} if waiter is None else await waiter
+            except Exception as exc:  # RecordRejected or RecordFailedError: that record's answer
+                out.append(exc)
+                continue
+            out.append(AppendResult(receipt.partition, receipt.offset, values))
+        if any(w is not None for w in waiters):
+            await self._changelog_durable()  # PROCESSED: the effects are in the changelog too
+        return out
+
     def query_here(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `module`'s query `name` on this task (the caller routed it, and combines fan-outs)."""
         with self._read_gate.reading():

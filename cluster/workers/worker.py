@@ -22,6 +22,7 @@ from typing import Any
 
 from cluster.depot_storage import KafkaStorage, open_depot_storage
 from cluster.workers.assignor import RoutingTable
+from cluster.workers.batches import add_batch_routes
 from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
 from cluster.workers.front import FrontServer
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
@@ -88,7 +89,10 @@ class Worker:
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
         main_loop = asyncio.get_running_loop()
         self._front = FrontServer(
-            lambda pool: worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), self.port
+            lambda pool: add_batch_routes(
+                worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), self.hosts.get, main_loop
+            ),
+            self.port,
         )
         self.address = await self._front.start()
         self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
