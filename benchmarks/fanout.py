@@ -93,6 +93,8 @@ def _latency(values: list[float]) -> dict[str, Any]:
 class FanoutRun:
     """One run of the posting phase against a loaded cluster."""
 
+    poll_s = POLL_S  # how often a probe reads its followers' timelines
+
     def __init__(
         self,
         cluster: ClusterClient,
@@ -242,7 +244,7 @@ class FanoutRun:
                     waiting.discard(account)
                     into.append((now - t0) * 1_000)
                     self.points.append((now - self.started, kind, (now - t0) * 1_000))
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(self.poll_s)
         self.lost_probes += len(waiting)
 
     async def probe_loop(self) -> None:
