@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "--module",
         action="append",
         default=None,
-        help="modules to host: mastodon (every Mastodon module) or ledger (the default)",
+        help="modules to host: mastodon (every Mastodon module), fanout (relationships, core) or ledger (default)",
     )
     worker.add_argument("--tasks", type=int, default=4, help="tasks per module (default: 4)")
     worker.add_argument("--port", type=int, default=0, help="RPC port on 127.0.0.1 (default: any free one)")
@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     fanout.add_argument("--seconds", type=float, default=30.0, help="how long to post (default: 30)")
     fanout.add_argument("--json", type=Path, help="write the JSON report here")
     fanout.add_argument("--plot", type=Path, help="write a PNG of throughput and latency over time here")
+    fanout.add_argument("--runtime", choices=["embedded", "kafka"], default="embedded", help="where the modules run")
+    fanout.add_argument("--workers", default="1", help="kafka: worker processes, or a list like 1,2 (one run each)")
+    fanout.add_argument("--broker", help="kafka: kafka://HOST:PORT (default: start a tansu of its own on loopback)")
+    fanout.add_argument("--worker-modules", choices=["fanout", "mastodon"], default="fanout", help="kafka: modules")
+    fanout.add_argument("--compare", action="store_true", help="kafka: also run the embedded benchmark, for ratios")
+    fanout.add_argument("--data", type=Path, help="kafka: keep the workers' data and stderr here (default: a temp dir)")
     depots = which.add_parser("depots", help="the ledger example end to end on one depot storage")
     depots.add_argument("--depots", default="segment://", help="segment:// (default) or kafka://HOST:PORT[/NAMESPACE]")
     depots.add_argument("--records", type=int, default=100_000, help="transfers to append (default: 100,000)")
@@ -132,7 +138,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "bench" and args.benchmark == "fanout":
         from benchmarks.fanout import run_fanout_benchmark
 
-        fanout_report = run_fanout_benchmark(args.profile, args.seconds, plot=args.plot)
+        if args.runtime == "kafka":
+            from benchmarks.fanout_workers import run_fanout_on_workers
+
+            counts = [int(n) for n in args.workers.split(",")]
+            fanout_report = run_fanout_on_workers(
+                args.profile,
+                args.seconds,
+                counts,
+                broker=args.broker,
+                modules=args.worker_modules,
+                compare=args.compare,
+                plot=args.plot,
+                keep=args.data,
+            )
+        else:
+            fanout_report = run_fanout_benchmark(args.profile, args.seconds, plot=args.plot)
         return _emit(fanout_report, args.json, ok=fanout_report["deliveries"] == fanout_report["deliveries_owed"])
     if args.command == "bench" and args.benchmark == "depots":
         from benchmarks.depots import run_depots_benchmark

@@ -16,11 +16,17 @@ from topology.module import Module
 
 
 def worker_modules(names: list[str]) -> list[Module]:
-    """The modules a worker hosts, by name: `mastodon` (every Mastodon module, as `tusk run`) or `ledger`."""
+    """The modules a worker hosts, by name: `mastodon` (as `tusk run`), `fanout` (relationships, core) or `ledger`."""
     from cluster.serve import mastodon_modules
+    from modules.core import Core
     from modules.examples.ledger import Ledger
+    from modules.relationships import Relationships
 
-    known: dict[str, Callable[[], list[Module]]] = {"mastodon": mastodon_modules, "ledger": lambda: [Ledger()]}
+    known: dict[str, Callable[[], list[Module]]] = {
+        "mastodon": mastodon_modules,
+        "fanout": lambda: [Relationships(), Core()],
+        "ledger": lambda: [Ledger()],
+    }
     unknown = sorted(set(names) - set(known))
     if unknown:
         raise SystemExit(f"tusk worker hosts {sorted(known)}; unknown: {unknown}")

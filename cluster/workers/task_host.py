@@ -28,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ from cluster.depot_storage import DepotStorage
 from cluster.inprocess import InProcessCluster
 from cluster.microbatch_runner import MicrobatchRunner, PlanItem
 from cluster.runtime import ModuleRuntime, RemoteHop, StoreFactory
+from cluster.sources import Assignment
 from cluster.stream_runner import StreamRunner
 from cluster.workers.changelog import CHANGELOG_DEPOT, ChangelogStore
 from cluster.workers.checkpoints import TaskRecovery
@@ -49,7 +51,7 @@ from cluster.workers.routed import WorkerRoutedPState, run_routed_query
 from depots.codec import encode_record
 from depots.declaration import DepotSpec, internal
 from depots.kafka_log import KafkaDepotLog
-from depots.log import DepotLog
+from depots.log import DepotLog, LogEntry
 from pstates.errors import TuskError
 from pstates.keycodec import encode_key
 from pstates.store import KVStore, open_store
@@ -57,6 +59,7 @@ from topology.context import Batch
 from topology.module import DepotRef, MicrobatchTopologySpec, ModuleDefinition, StreamTopologySpec, TopologySpec
 
 if TYPE_CHECKING:
+    from cluster.workers.hop_acks import HopSettlement
     from cluster.workers.reads import CrossTaskReads
 
 log = logging.getLogger(__name__)
@@ -101,6 +104,8 @@ class TaskRuntime(ModuleRuntime):
         self._hop_specs = {name: DepotSpec(name, internal()) for name in logs if name.startswith("~hops.")}
         self.globals_lock = threading.RLock()  # task globals are shared with the RPC read threads
         self._locked_globals: dict[str, LockedGlobal] = {}
+        # (hop partition, offset) of each round's hops, until its runner acknowledges it (cluster.workers.hop_acks)
+        self._remote_hops: weakref.WeakKeyDictionary[Round, list[tuple[int, int]]] = weakref.WeakKeyDictionary()
 
     def task_global(self, task: int, name: str, make_context: Callable[[int], Any]) -> Any:
         """The task global, each method call holding the task's lock (see `cluster.workers.concurrency`)."""
@@ -132,7 +137,13 @@ class TaskRuntime(ModuleRuntime):
         sequence = len(round_.receipts)  # deterministic for a deterministic topology replaying a plan
         payload = encode_record([batch_id, sequence, hop.step, hop.payload], depot=hop_depot(topology))
         partition = hop.source * self.tasks + hop.target
-        round_.receipts.append(self.logs[hop_depot(topology)].append(partition, payload, time_ms))
+        receipt = self.logs[hop_depot(topology)].append(partition, payload, time_ms)
+        round_.receipts.append(receipt)
+        self._remote_hops.setdefault(round_, []).append((partition, receipt.offset))
+
+    def take_remote_hops(self, round_: Round) -> list[tuple[int, int]]:
+        """The (hop partition, offset) of every hop `round_` sent to another task's owner."""
+        return self._remote_hops.pop(round_, [])
 
     def committed_view(self, task: int, name: str) -> Any:
         """This task's committed view; another task's state is on its owner."""
@@ -203,6 +214,12 @@ class WorkerStreamRunner(StreamRunner):
     owner answers. Any other failure takes the embedded path (one record at a time, attempts, dead letters).
     """
 
+    def __init__(self, cluster: InProcessCluster, runtime: ModuleRuntime, spec: StreamTopologySpec) -> None:
+        super().__init__(cluster, runtime, spec)
+        # Per (depot, partition): offset spans committed whose round's hops have not settled on their targets.
+        self._unsettled: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        self._settle_event = asyncio.Event()
+
     async def _process_group(self, assignment: Any, entries: Any) -> None:
         backoff, most = UNAVAILABLE_BACKOFF_S
         while True:
@@ -222,6 +239,60 @@ class WorkerStreamRunner(StreamRunner):
                 return
             await self._commit(round_, assignment, entries, results)
             return
+
+    # -- PROCESSED waits for the round's hops (cluster.workers.hop_acks) -----------------------------------
+
+    def _acknowledge(self, round_: Round, assignment: Assignment, entries: list[LogEntry], results: list[Any]) -> None:
+        """Acknowledge now if the round sent no hop to another task; else once they settled on their targets."""
+        assert isinstance(self.runtime, TaskRuntime)
+        hops = self.runtime.take_remote_hops(round_)
+        host = self.cluster
+        assert isinstance(host, TaskHost)
+        if not hops or host.hop_settlement is None:
+            super()._acknowledge(round_, assignment, entries, results)
+            self._settled_changed()
+            return
+        span = (entries[0].offset, entries[-1].offset + 1)
+        unsettled = self._unsettled.setdefault((assignment.depot, assignment.partition), [])
+        unsettled.append(span)
+        settlement = host.hop_settlement
+
+        async def settle() -> None:
+            try:
+                await settlement.wait(self.runtime.name, self.name, self.runtime.tasks, hops)
+            finally:
+                unsettled.remove(span)
+                super(WorkerStreamRunner, self)._acknowledge(round_, assignment, entries, results)
+                self._settled_changed()
+
+        host.keep(settle())
+        self._settled_changed()
+
+    def _settled_changed(self) -> None:
+        """Wake the waits of `wait_settled` (a commit or a settlement happened)."""
+        self._settle_event.set()
+        self._settle_event = asyncio.Event()
+
+    def is_settled(self, depot: str, partition: int, offset: int) -> bool:
+        """Whether the record at `offset` was committed here and its round's hops settled."""
+        for assignment in self.assignments:
+            if assignment.depot == depot and assignment.partition == partition:
+                spans = self._unsettled.get((depot, partition), [])
+                return offset < assignment.next_offset and not any(a <= offset < b for a, b in spans)
+        raise NotOwnedError(f"{self.qualified_name} does not consume {depot} partition {partition} here")
+
+    async def wait_settled(self, depot: str, partition: int, offset: int, timeout_s: float) -> bool:
+        """Wait (at most `timeout_s`) until `is_settled`; return whether it is."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not self.is_settled(depot, partition, offset):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._settle_event.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
 
 
 def _plan_key(topology: str) -> bytes:
@@ -262,12 +333,34 @@ class TaskHost(InProcessCluster):
         self._hop_poller: asyncio.Task[None] | None = None
         # Reads of other tasks (set by the worker); None: they raise NotOwnedError.
         self.reads: CrossTaskReads | None = None
+        # Waits for hops to settle on their targets (set by the worker); None: PROCESSED covers this task only.
+        self.hop_settlement: HopSettlement | None = None
+        self._settling: set[asyncio.Task[None]] = set()
         self._read_gate = ReadGate(lambda: NotOwnedError(f"task {task} is closing on this worker"))
 
     async def close(self) -> None:
         """Refuse new reads, let the ones in flight on read threads finish, then close as embedded."""
         await self._read_gate.close(READ_DRAIN_S)
+        for waiting in list(self._settling):  # their appends fail with the others when the acks are failed
+            waiting.cancel()
         await super().close()
+
+    def keep(self, waiting: Coroutine[Any, Any, None]) -> None:
+        """Run an acknowledgement waiting for hops; cancelled by close()."""
+        task = asyncio.get_running_loop().create_task(waiting)
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def hops_settled_here(
+        self, module: str, topology: str, partition: int, offset: int, timeout_s: float
+    ) -> bool:
+        """Wait (bounded) until hop record `offset` of `partition` was applied here with its own hops settled."""
+        runner = self.runner(module, topology)
+        if not isinstance(runner, WorkerStreamRunner):
+            raise NotOwnedError(f"{module}/{topology} is not a stream topology of task {self.task}")
+        if self._closed:
+            raise NotOwnedError(f"task {self.task} is closing on this worker")
+        return await runner.wait_settled(hop_depot(topology), partition, offset, timeout_s)
 
     async def _new_runtime(self, definition: ModuleDefinition, tasks: int, directory: Path) -> ModuleRuntime:
         """Open this task's store (once its last owner let go), the module's depot logs and its hop topics."""
@@ -378,6 +471,33 @@ class TaskHost(InProcessCluster):
         if waiter is not None:
             await self._changelog_durable()  # PROCESSED: the effects are in the changelog too
         return AppendResult(receipt.partition, receipt.offset, results)
+
+    async def append_many_to(
+        self, module: str, depot: str, partitions: list[int], records: list[object], ack: Ack
+    ) -> list[AppendResult | Exception]:
+        """Append `records` (each to its partition of this task) in order; each result, or the error it got."""
+        runtime, spec, depot_log = self._appendable(module, depot)
+        for partition in partitions:  # refused before anything is appended: the client may send it elsewhere
+            if partition % runtime.tasks != self.task or not 0 <= partition < depot_log.partitions:
+                raise NotOwnedError(f"{module}/{depot} partition {partition} is not on task {self.task}")
+        payloads = [encode_record(record, spec.max_record_bytes, depot) for record in records]
+        now_ms = self.clock.now_ms()
+        receipts = [depot_log.append(p, payload, now_ms) for p, payload in zip(partitions, payloads, strict=True)]
+        waiters = [None if ack is Ack.NONE else self._register_ack(module, depot, r, ack) for r in receipts]
+        if ack is not Ack.NONE:
+            for receipt in receipts:  # one group commit makes most of them durable at once
+                await receipt.durable
+        out: list[AppendResult | Exception] = []
+        for receipt, waiter in zip(receipts, waiters, strict=True):
+            try:
+                values = {} if waiter is None else await waiter
+            except Exception as exc:  # RecordRejected or RecordFailedError: that record's answer
+                out.append(exc)
+                continue
+            out.append(AppendResult(receipt.partition, receipt.offset, values))
+        if any(w is not None for w in waiters):
+            await self._changelog_durable()  # PROCESSED: the effects are in the changelog too
+        return out
 
     def query_here(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `module`'s query `name` on this task (the caller routed it, and combines fan-outs)."""

@@ -20,10 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from cluster.depot_storage import KafkaStorage, open_depot_storage
 from cluster.workers.assignor import RoutingTable
+from cluster.workers.batches import add_batch_routes
 from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
 from cluster.workers.front import FrontServer
+from cluster.workers.hop_acks import HopSettlement, add_hop_routes
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
 from cluster.workers.reads import CrossTaskReads
 from cluster.workers.rpc import worker_app
@@ -80,6 +84,7 @@ class Worker:
         self._membership: Membership | None = None
         self._front: FrontServer | None = None
         self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
+        self.settlement = HopSettlement(self.hosts, lambda: self.routing)
         self._reconciler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -88,7 +93,10 @@ class Worker:
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
         main_loop = asyncio.get_running_loop()
         self._front = FrontServer(
-            lambda pool: worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), self.port
+            lambda pool: self._extra_routes(
+                worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), main_loop
+            ),
+            self.port,
         )
         self.address = await self._front.start()
         self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
@@ -97,6 +105,10 @@ class Worker:
             session, self.storage.namespace, self.tasks, self.address, self._on_change, self.group
         )
         await self._membership.start()
+
+    def _extra_routes(self, app: web.Application, main_loop: asyncio.AbstractEventLoop) -> web.Application:
+        """Batched appends and hop settlement, beside `worker_app`'s routes."""
+        return add_hop_routes(add_batch_routes(app, self.hosts.get, main_loop), self.hosts.get, main_loop)
 
     def _on_change(self, owned: frozenset[int], routing: RoutingTable) -> None:
         self._wanted = owned
@@ -131,6 +143,7 @@ class Worker:
     async def _open_host(self, task: int) -> TaskHost:
         host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery)
         host.reads = self.reads
+        host.hop_settlement = self.settlement
         seen = len(self.recovery.reports) if self.recovery is not None else 0
         try:
             for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
@@ -167,4 +180,5 @@ class Worker:
         if self._front is not None:
             await self._front.stop()
         self.reads.close()
+        await self.settlement.close()
         await self.storage.close()

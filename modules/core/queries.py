@@ -160,6 +160,12 @@ def fanout_backlog(ctx: ReadContext) -> int:
     return int(ctx.pstate("$$fanout_continuations").size(key)) + int(ctx.pstate("$$fanout_cursors").size(key))
 
 
+def home_deliveries(ctx: QueryContext) -> int:
+    """Return how many ids fanout and rebuilds inserted into this task's home timelines since it started."""
+    timelines: HomeTimelines = ctx.task_global("home_timelines")
+    return int(timelines.deliveries)
+
+
 def merge_dicts(results: list[dict[int, Any]]) -> dict[int, Any]:
     """Merge per-task dicts (each task answers for disjoint keys)."""
     merged: dict[int, Any] = {}
