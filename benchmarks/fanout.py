@@ -52,8 +52,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.graph_load import _follow_batches, load_graph
-from benchmarks.social_graph import PROFILES, degree_summary
-from cluster.client import Ack
+from benchmarks.social_graph import PROFILES, GraphProfile, degree_summary
+from cluster.client import Ack, ClusterClient
 from cluster.contexts import EmbeddedReadContext
 from cluster.inprocess import InProcessCluster
 from modules.core import Core
@@ -93,9 +93,11 @@ def _latency(values: list[float]) -> dict[str, Any]:
 class FanoutRun:
     """One run of the posting phase against a loaded cluster."""
 
+    poll_s = POLL_S  # how often a probe reads its followers' timelines
+
     def __init__(
         self,
-        cluster: InProcessCluster,
+        cluster: ClusterClient,
         ids: np.ndarray,
         counts: np.ndarray,
         followers_of: dict[int, list[int]],
@@ -131,11 +133,13 @@ class FanoutRun:
 
     def deliveries(self) -> int:
         """Home-timeline inserts made by every core task since the run started."""
-        runtime = self.cluster.runtime(CORE)
+        cluster = self.cluster
+        assert isinstance(cluster, InProcessCluster), "on workers, WorkerFanoutRun counts by query"
+        runtime = cluster.runtime(CORE)
         total = 0
         for task in range(runtime.tasks):
             timelines: HomeTimelines = runtime.task_global(
-                task, "home_timelines", lambda t: EmbeddedReadContext(self.cluster, runtime, t)
+                task, "home_timelines", lambda t: EmbeddedReadContext(cluster, runtime, t)
             )
             total += timelines.deliveries
         return total - self.base_deliveries
@@ -240,7 +244,7 @@ class FanoutRun:
                     waiting.discard(account)
                     into.append((now - t0) * 1_000)
                     self.points.append((now - self.started, kind, (now - t0) * 1_000))
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(self.poll_s)
         self.lost_probes += len(waiting)
 
     async def probe_loop(self) -> None:
@@ -386,7 +390,25 @@ def run_fanout_benchmark(
 
     with tempfile.TemporaryDirectory(prefix="tusk-fanout-") as tmp:
         out = asyncio.run(scenario(Path(tmp)))
+    report = fanout_report(graph, counts, follows, out, tasks=tasks, fanout_limit=fanout_limit, tick_ms=tick_ms)
+    if plot is not None:
+        plot_fanout(report, out["run"].points, plot)
+    return report
+
+
+def fanout_report(
+    graph: GraphProfile,
+    counts: np.ndarray,
+    follows: int,
+    out: dict[str, Any],
+    *,
+    tasks: int,
+    fanout_limit: int,
+    tick_ms: int,
+) -> dict[str, Any]:
+    """The JSON report of a run: `out` holds register_s, load_s, elapsed, delivered, backlog and the `run`."""
     run: FanoutRun = out["run"]
+    seconds = run.seconds
     elapsed = out["elapsed"]
     report: dict[str, Any] = {
         "benchmark": "fanout",
@@ -425,12 +447,10 @@ def run_fanout_benchmark(
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "series": run.series,
     }
-    if plot is not None:
-        _plot(report, run.points, plot)
     return report
 
 
-def _plot(report: dict[str, Any], points: list[tuple[float, str, float]], path: Path) -> None:
+def plot_fanout(report: dict[str, Any], points: list[tuple[float, str, float]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -9,6 +9,8 @@ import logging
 import sys
 from pathlib import Path
 
+from depots.errors import BrokerUnavailableError
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tusk", description="Tusk: a Mastodon-compatible server on a dataflow engine")
@@ -29,7 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run one worker of the distributed runtime (docs/kafka.md)")
     worker.add_argument("--broker", required=True, help="kafka://HOST:PORT[/NAMESPACE]")
     worker.add_argument("--data", type=Path, required=True, help="data directory (shared by the workers)")
-    worker.add_argument("--module", action="append", default=None, help="module to host (default: ledger)")
+    worker.add_argument(
+        "--module",
+        action="append",
+        default=None,
+        help="modules to host: mastodon (every Mastodon module), fanout (relationships, core) or ledger (default)",
+    )
     worker.add_argument("--tasks", type=int, default=4, help="tasks per module (default: 4)")
     worker.add_argument("--port", type=int, default=0, help="RPC port on 127.0.0.1 (default: any free one)")
     worker.add_argument("--session-timeout-ms", type=int, default=6_000, help="group session timeout")
@@ -41,6 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     crash.add_argument("--seconds", type=float, default=60.0)
     crash.add_argument("--seed", type=int, default=1)
     crash.add_argument("--json", type=Path, help="write the report here")
+
+    chaos = commands.add_parser("chaos-workers", help="SIGKILL random workers under load; verify against a replay")
+    chaos.add_argument("--seconds", type=float, default=None, help="how long to keep killing (default: 120)")
+    chaos.add_argument("--workers", type=int, default=3, help="worker processes (2 to 4; default: 3)")
+    chaos.add_argument("--kills", type=int, default=None, help="stop after this many kills")
+    chaos.add_argument("--modules", default="ledger", help="module set the workers host (default: ledger)")
+    chaos.add_argument("--seed", type=int, default=1, help="seed of the kill schedule and the load")
+    chaos.add_argument("--session-timeout-ms", type=int, default=3_000, help="the workers' group session timeout")
+    chaos.add_argument("--broker", help="kafka://HOST:PORT (default: start a tansu of its own on loopback)")
+    chaos.add_argument("--data", type=Path, help="keep the workers' data and logs here (default: a temporary dir)")
+    chaos.add_argument("--quick", action="store_true", help="the test suite's run: three kills, short pauses")
+    chaos.add_argument("--json", type=Path, help="write the report here")
 
     bench = commands.add_parser("bench", help="run a benchmark")
     which = bench.add_subparsers(dest="benchmark", required=True)
@@ -56,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     fanout.add_argument("--seconds", type=float, default=30.0, help="how long to post (default: 30)")
     fanout.add_argument("--json", type=Path, help="write the JSON report here")
     fanout.add_argument("--plot", type=Path, help="write a PNG of throughput and latency over time here")
+    fanout.add_argument("--runtime", choices=["embedded", "kafka"], default="embedded", help="where the modules run")
+    fanout.add_argument("--workers", default="1", help="kafka: worker processes, or a list like 1,2 (one run each)")
+    fanout.add_argument("--broker", help="kafka: kafka://HOST:PORT (default: start a tansu of its own on loopback)")
+    fanout.add_argument("--worker-modules", choices=["fanout", "mastodon"], default="fanout", help="kafka: modules")
+    fanout.add_argument("--compare", action="store_true", help="kafka: also run the embedded benchmark, for ratios")
+    fanout.add_argument("--data", type=Path, help="kafka: keep the workers' data and stderr here (default: a temp dir)")
     depots = which.add_parser("depots", help="the ledger example end to end on one depot storage")
     depots.add_argument("--depots", default="segment://", help="segment:// (default) or kafka://HOST:PORT[/NAMESPACE]")
     depots.add_argument("--records", type=int, default=100_000, help="transfers to append (default: 100,000)")
@@ -64,9 +89,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `tusk` command line."""
+    """Run the `tusk` command line; an unreachable broker is one clear line on stderr and exit status 1."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except BrokerUnavailableError as exc:
+        print(f"tusk: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command."""
     if args.command == "run":
         from api.rate_limit_rules import RateLimits
         from cluster.serve import serve
@@ -87,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
         report = run_crashtest(args.seconds, seed=args.seed)
         return _emit(report.to_json(), args.json, ok=report.ok)
+    if args.command == "chaos-workers":
+        from cluster.workers.chaos import main as chaos_main
+
+        chaos_report, passed = chaos_main(args)
+        return _emit(chaos_report, args.json, ok=passed)
     if args.command == "bench" and args.benchmark == "engine":
         from benchmarks.engine import run_engine_benchmark
 
@@ -100,7 +139,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench" and args.benchmark == "fanout":
         from benchmarks.fanout import run_fanout_benchmark
 
-        fanout_report = run_fanout_benchmark(args.profile, args.seconds, plot=args.plot)
+        if args.runtime == "kafka":
+            from benchmarks.fanout_workers import run_fanout_on_workers
+
+            counts = [int(n) for n in args.workers.split(",")]
+            fanout_report = run_fanout_on_workers(
+                args.profile,
+                args.seconds,
+                counts,
+                broker=args.broker,
+                modules=args.worker_modules,
+                compare=args.compare,
+                plot=args.plot,
+                keep=args.data,
+            )
+        else:
+            fanout_report = run_fanout_benchmark(args.profile, args.seconds, plot=args.plot)
         return _emit(fanout_report, args.json, ok=fanout_report["deliveries"] == fanout_report["deliveries_owed"])
     if args.command == "bench" and args.benchmark == "depots":
         from benchmarks.depots import run_depots_benchmark

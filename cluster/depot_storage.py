@@ -4,7 +4,11 @@
 |---|---|
 | `segment://` | a segment log in the data directory: `DATA/<module>/depots/<depot>/` |
 | `segment:///ROOT` | a segment log in `ROOT/<module>/depots/<depot>/` (another cluster's depots, for a replay) |
-| `kafka://HOST:PORT[,HOST:PORT...][/NAMESPACE]` | the topic `NAMESPACE.<module>.<depot>` (namespace: `tusk`) |
+| `kafka://HOST:PORT[,HOST:PORT...][/NAMESPACE][?OPTIONS]` | topic `NAMESPACE.<module>.<depot>` (namespace: `tusk`) |
+
+Kafka options (query string): `connect_timeout_s` (default 10: how long to wait for the broker at open) and
+`outage_timeout_s` (default 60: how long produces and reads retry a broker that stopped answering before
+they fail with `BrokerUnavailableError`; a restart within it is a clean retry).
 
 Depot partition p is topic partition p. A namespace lets clusters share a broker without sharing depots; a
 restarted cluster must name the same broker and namespace as its data directory was built on (the runners
@@ -16,7 +20,7 @@ from __future__ import annotations
 import zlib
 from abc import ABC, abstractmethod
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from cluster.runtime import file_name_for
 from depots.kafka_broker import BrokerSession, BrokerSettings
@@ -76,10 +80,20 @@ class KafkaStorage(DepotStorage):
     This process must be the only producer to the topics (see `depots.kafka_log`).
     """
 
-    def __init__(self, bootstrap: str, namespace: str = DEFAULT_NAMESPACE, connect_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        connect_timeout_s: float = 10.0,
+        outage_timeout_s: float = 60.0,
+    ) -> None:
         if not bootstrap:
             raise ValueError("a Kafka depot storage needs a bootstrap address, e.g. kafka://127.0.0.1:9092")
-        self.settings = BrokerSettings(bootstrap, connect_timeout_s=connect_timeout_s)
+        if connect_timeout_s <= 0 or outage_timeout_s <= 0:
+            raise ValueError("Kafka timeouts must be positive")
+        self.settings = BrokerSettings(
+            bootstrap, connect_timeout_s=connect_timeout_s, outage_timeout_s=outage_timeout_s
+        )
         self.namespace = topic_part(namespace)
         self._session: BrokerSession | None = None
 
@@ -114,8 +128,21 @@ def open_depot_storage(url: str, data_dir: Path, fsync: FsyncPolicy) -> DepotSto
         return SegmentStorage(Path(parts.path) if parts.path else data_dir, fsync)
     if parts.scheme == "kafka":
         namespace = parts.path.strip("/") or DEFAULT_NAMESPACE
-        return KafkaStorage(parts.netloc, namespace)
+        return KafkaStorage(parts.netloc, namespace, **_kafka_options(url, parts.query))
     raise ValueError(f"unknown depots URL {url!r}: expected segment://[/ROOT] or kafka://HOST:PORT[/NAMESPACE]")
+
+
+def _kafka_options(url: str, query: str) -> dict[str, float]:
+    """The timeouts a kafka:// URL's query sets (see the module docstring); refuse unknown ones."""
+    options: dict[str, float] = {}
+    for name, values in parse_qs(query, strict_parsing=bool(query)).items():
+        if name not in ("connect_timeout_s", "outage_timeout_s"):
+            raise ValueError(f"unknown option {name!r} in depots URL {url!r}: connect_timeout_s, outage_timeout_s")
+        try:
+            options[name] = float(values[-1])
+        except ValueError:
+            raise ValueError(f"option {name} of depots URL {url!r} must be a number of seconds") from None
+    return options
 
 
 def topic_part(name: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from depots.errors import InternalDepotError
 from depots.log import AppendReceipt, DepotLog, FsyncPolicy
 from pstates.errors import TuskError
 from pstates.store import KVStore, open_store
-from topology.module import DefinitionError, MicrobatchTopologySpec, Module, ModuleDefinition
+from topology.module import DefinitionError, MicrobatchTopologySpec, Module, ModuleDefinition, StreamTopologySpec
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class InProcessCluster(ClusterClient):
         self.runtimes[definition.name] = runtime
         self.outputs.declare(definition)
         for spec in definition.streams.values():
-            self._start(runtime, StreamRunner(self, runtime, spec))
+            self._start(runtime, self._new_stream_runner(runtime, spec))
         for mspec in definition.microbatches.values():
             self._start(runtime, self._new_microbatch_runner(runtime, mspec))
         self._start_ticks(runtime)
@@ -174,6 +174,10 @@ class InProcessCluster(ClusterClient):
     def _new_microbatch_runner(self, runtime: ModuleRuntime, spec: MicrobatchTopologySpec) -> MicrobatchRunner:
         """The runner of one microbatch topology (a worker's task host persists its plans)."""
         return MicrobatchRunner(self, runtime, spec)
+
+    def _new_stream_runner(self, runtime: ModuleRuntime, spec: StreamTopologySpec) -> StreamRunner:
+        """The runner of one stream topology (a worker's task host waits out moving tasks it reads)."""
+        return StreamRunner(self, runtime, spec)
 
     def _open_task_store(self, module: str, task: int) -> KVStore:
         if self.store_kind == "memory":
@@ -394,9 +398,13 @@ class InProcessCluster(ClusterClient):
             runtime = self.runtimes[module]
             spec, depot_log = runtime.depot(depot)
             assert spec.tick_ms is not None
-            for partition in range(depot_log.partitions):
+            for partition in self._tick_partitions(runtime, depot_log):
                 depot_log.append(partition, encode_record(now_ms), now_ms)
             self._tick_due[(module, depot)] = now_ms + spec.tick_ms
+
+    def _tick_partitions(self, runtime: ModuleRuntime, depot_log: DepotLog) -> Iterable[int]:
+        """The partitions of a tick depot this process ticks: all of them embedded."""
+        return range(depot_log.partitions)
 
     # -- for controls ----------------------------------------------------------------------------------
 

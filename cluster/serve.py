@@ -31,6 +31,7 @@ from modules.notifications import Notifications
 from modules.relationships import Relationships
 from modules.search import Search
 from modules.trends import Trends
+from topology.module import Module
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +40,30 @@ DEMO_FOLLOWS = (("alice", "bob"), ("bob", "alice"), ("charlie", "alice"), ("char
 DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sourced Mastodon."))
 
 
-async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
-    """Launch the modules in dependency order: Relationships, Core (mirrors it), then the modules mirroring both.
+def mastodon_modules() -> list[Module]:
+    """Every Mastodon module in dependency order: Relationships, Core (mirrors it), then those mirroring both.
 
     Global timelines, trends and search mirror core's depots. Core now declares `*interactions`, but
     trends' and search's consumers of it (favourites for trending statuses, favourited statuses in
-    search) have no tests yet, so `interactions` stays False until they do.
+    search) have no tests yet, so `interactions` stays False until they do. `tusk worker` hosts the same
+    list, and a `WorkerClient` of them must be built from it too (same partitioners and routes).
     """
-    await cluster.launch(Relationships(), tasks=tasks)
-    await cluster.launch(Core(), tasks=tasks)
-    await cluster.launch(Notifications(), tasks=tasks)
-    await cluster.launch(GlobalTimelines(), tasks=tasks)
-    await cluster.launch(Trends(interactions=False), tasks=tasks)
-    await cluster.launch(Search(interactions=False), tasks=tasks)
-    await cluster.launch(Auth(), tasks=tasks)
-    await cluster.launch(Moderation(), tasks=tasks)
+    return [
+        Relationships(),
+        Core(),
+        Notifications(),
+        GlobalTimelines(),
+        Trends(interactions=False),
+        Search(interactions=False),
+        Auth(),
+        Moderation(),
+    ]
+
+
+async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
+    """Launch every Mastodon module (`mastodon_modules()`, in that order) on `cluster`."""
+    for module in mastodon_modules():
+        await cluster.launch(module, tasks=tasks)
 
 
 async def seed_demo(client: ClusterClient, config: ApiConfig) -> dict[str, int]:

@@ -85,6 +85,10 @@ class StreamRunner(TopologyRunner):
         round_.after_committed()  # callbacks, then output events: only ever for committed records
         assignment.next_offset = end
         self.processed += len(entries)
+        self._acknowledge(round_, assignment, entries, results)
+
+    def _acknowledge(self, round_: Round, assignment: Assignment, entries: list[LogEntry], results: list[Any]) -> None:
+        """Resolve the committed group's `Ack.PROCESSED` waiters (a worker first waits for the round's hops)."""
         self.cluster.acks.processed(
             (assignment.depot_module, assignment.depot, assignment.partition),
             self.qualified_name,

@@ -50,3 +50,11 @@ class BrokerUnavailableError(TuskError, ConnectionError):
 
 class PartitionOwnershipError(TuskError, RuntimeError):
     """A record landed at another offset than this log assigned: another producer wrote to the partition."""
+
+
+class LostRecordsError(TuskError, RuntimeError):
+    """The broker no longer has records it acknowledged (its storage lost them): the depot cannot go on."""
+
+
+class RecordsNotReadyError(BrokerUnavailableError):
+    """The broker answered a fetch below its high watermark without records (slow storage, or a hole)."""

@@ -22,18 +22,25 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, for_code
 from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.memory_records import MemoryRecords
 
-from depots.errors import BrokerUnavailableError, LogLayoutError
+from depots.errors import BrokerUnavailableError, CorruptLogError, LogLayoutError, RecordsNotReadyError
 from depots.log import LogEntry
+from pstates.errors import TuskError
 
 _TOPIC_ALREADY_EXISTS = 36
 # Depot topics keep every record (no retention, no compaction: tansu has no compaction anyway) and
 # store the appender's timestamp, which topologies read as the record's time.
 _TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete", "message.timestamp.type": "CreateTime"}
 _POLL_WAIT_MS = 1
+# How long a read of records below the high watermark lets the broker look for them: tansu answers a fetch
+# with what it found within max_wait_time, and reading a batch from S3 takes more than 1 ms (measured with
+# SeaweedFS: 1 ms -> no records, 50 ms -> the batch in ~15 ms). It answers as soon as it has them.
+DATA_WAIT_MS = 500
+_ACKS_ALL = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +51,43 @@ class BrokerSettings:
     connect_timeout_s: float = 10.0
     request_timeout_ms: int = 15_000
     fetch_max_bytes: int = 4 << 20
+    # How long a depot log keeps retrying a produce or fetch the broker does not answer (down, restarting)
+    # before it gives up with `BrokerUnavailableError`; a restart within this bound is a clean retry.
+    outage_timeout_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class FetchedPartition:
-    """One partition of a fetch response: the high watermark and the entries from the fetch offset on."""
+    """One partition of a fetch response: the high watermark, the entries from the fetch offset on, their keys."""
 
     high_watermark: int
     entries: list[LogEntry]
+    keys: list[bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ProducedPartition:
+    """One partition of a produce response: the broker's error code and the base offset of the batch it wrote."""
+
+    error_code: int
+    base_offset: int
+
+
+def is_transient(error: BaseException) -> bool:
+    """Tell whether a broker error may go away by itself (broker down, restarting, timing out): retry it."""
+    if isinstance(error, BrokerUnavailableError):
+        return True
+    if isinstance(error, TuskError):  # corruption, ownership, layout: never fixed by waiting
+        return False
+    if isinstance(error, KafkaError):
+        return bool(getattr(error, "retriable", False)) or isinstance(error, KafkaTimeoutError)
+    return isinstance(error, OSError | TimeoutError)
+
+
+def produce_error(code: int) -> KafkaError:
+    """The aiokafka exception of a produce response's error code (its `retriable` says whether to retry)."""
+    error: KafkaError = for_code(code)()
+    return error
 
 
 async def start_within(settings: BrokerSettings, service: Any, what: str) -> None:
@@ -138,10 +174,35 @@ def new_client(settings: BrokerSettings) -> Any:
     return AIOKafkaClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=settings.request_timeout_ms)
 
 
-async def fetch(client: Any, topic: str, partition: int, start: int, max_bytes: int) -> FetchedPartition:
-    """Fetch entries of one partition from offset `start` on (at most about `max_bytes`), with the high watermark."""
+async def produce(client: Any, topic: str, batches: dict[int, bytes], timeout_ms: int) -> dict[int, ProducedPartition]:
+    """Send one record batch per partition in one `Produce` request with acks=all; return each partition's answer.
+
+    One attempt, never retried here: a request whose answer is lost may have been written, so the caller
+    must learn what landed before it sends again (aiokafka's producer would resend it blindly).
+    """
+    node = await _leader(client, topic, next(iter(batches)))
+    request = ProduceRequest(None, _ACKS_ALL, timeout_ms, [(topic, list(batches.items()))])
+    response = await client.send(node, request)
+    answers: dict[int, ProducedPartition] = {}
+    for _, partition_responses in response.topics:
+        for number, error_code, base_offset, *_ in partition_responses:
+            answers[int(number)] = ProducedPartition(int(error_code), int(base_offset))
+    missing = set(batches) - set(answers)
+    if missing:
+        raise BrokerUnavailableError(f"produce to {topic}: the broker answered without partitions {sorted(missing)}")
+    return answers
+
+
+async def fetch(
+    client: Any, topic: str, partition: int, start: int, max_bytes: int, wait_ms: int = _POLL_WAIT_MS
+) -> FetchedPartition:
+    """Fetch entries of one partition from offset `start` on (at most about `max_bytes`), with the high watermark.
+
+    The default wait suits probes at the end (tansu holds a fetch with nothing to return for the whole
+    wait); reads of records known to exist pass `DATA_WAIT_MS`.
+    """
     node = await _leader(client, topic, partition)
-    request = FetchRequest(_POLL_WAIT_MS, 0, max_bytes, 0, [(topic, [(partition, start, max_bytes)])])
+    request = FetchRequest(wait_ms, 0, max_bytes, 0, [(topic, [(partition, start, max_bytes)])])
     response = await client.send(node, request)
     for _, partition_responses in response.topics:
         for number, error_code, high_watermark, *rest in partition_responses:
@@ -149,8 +210,20 @@ async def fetch(client: Any, topic: str, partition: int, start: int, max_bytes: 
                 continue
             if error_code != 0:
                 raise BrokerUnavailableError(f"fetch {topic}/{partition}@{start} failed: error {error_code}")
-            return FetchedPartition(int(high_watermark), _decode(rest[-1] or b"", start))
+            entries, keys = _decode(rest[-1] or b"", start, f"{topic}/{partition}")
+            return FetchedPartition(int(high_watermark), entries, keys)
     raise BrokerUnavailableError(f"fetch {topic}/{partition}@{start}: the broker answered without the partition")
+
+
+async def fetch_existing(client: Any, topic: str, partition: int, start: int, max_bytes: int) -> FetchedPartition:
+    """Fetch records known to exist from `start` on; an answer without them raises (transient: retry it)."""
+    fetched = await fetch(client, topic, partition, start, max_bytes, DATA_WAIT_MS)
+    if not fetched.entries and fetched.high_watermark > start:
+        raise RecordsNotReadyError(
+            f"{topic}/{partition}: no records from offset {start} within {DATA_WAIT_MS} ms, though the broker's "
+            f"high watermark is {fetched.high_watermark}"
+        )
+    return fetched
 
 
 async def high_watermark(client: Any, topic: str, partition: int) -> int:
@@ -158,18 +231,22 @@ async def high_watermark(client: Any, topic: str, partition: int) -> int:
     return (await fetch(client, topic, partition, 0, 1)).high_watermark
 
 
-def _decode(message_set: bytes, start: int) -> list[LogEntry]:
-    """Decode a fetched message set into entries at or after `start` (a batch may begin before it)."""
+def _decode(message_set: bytes, start: int, where: str) -> tuple[list[LogEntry], list[bytes | None]]:
+    """Decode a fetched message set into entries at or after `start` and their keys, checking each batch's CRC."""
     records = MemoryRecords(bytes(message_set))
     entries: list[LogEntry] = []
+    keys: list[bytes | None] = []
     while records.has_next():
         batch = records.next_batch()
         if batch is None or getattr(batch, "is_control_batch", False):
             continue
-        entries.extend(
-            LogEntry(record.offset, record.timestamp, bytes(record.value)) for record in batch if record.offset >= start
-        )
-    return entries
+        if not batch.validate_crc():  # storage damage: never hand out its records
+            raise CorruptLogError(f"{where}: the record batch at offset {batch.base_offset} fails its CRC check")
+        for record in batch:
+            if record.offset >= start:
+                entries.append(LogEntry(record.offset, record.timestamp, bytes(record.value or b"")))
+                keys.append(None if record.key is None else bytes(record.key))
+    return entries, keys
 
 
 async def _leader(client: Any, topic: str, partition: int) -> int:

@@ -16,22 +16,39 @@ it); on tansu that means its storage engine has it (memory: lost with the broker
 responses, never from `ListOffsets(LATEST)`, which tansu answers wrongly.
 
 Group commit: appends gather per partition while the previous group is in flight; one flusher task sends
-each partition's share as record batches of up to 1 MiB and waits for all acknowledgements before the next
-group, so a partition's batches reach the broker in order (aiokafka keeps one request in flight per broker).
+each partition's share as record batches of up to 1 MiB, one batch per partition per `Produce` request, and
+confirms every batch before the next group (`depots.kafka_produce`: exactly once through broker restarts).
+
+Integrity: each record's key is the CRC-32 of its value. A read from the broker checks it (and each batch's
+CRC), so a record this log did not write (garbage produced by another client) or a damaged one raises
+`CorruptLogError` naming topic, partition and offset; a read returns the records before it first, so a
+topology stops exactly at it instead of skipping it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka.errors import KafkaError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from depots.errors import PartitionOwnershipError
+from depots.errors import CorruptLogError
 from depots.group_commit import CacheLimits, GroupCommitLog, GroupPartition, PendingGroup
-from depots.kafka_broker import BrokerSession, BrokerSettings, ensure_topic, fetch, high_watermark
+from depots.kafka_broker import (
+    BrokerSession,
+    BrokerSettings,
+    FetchedPartition,
+    ensure_topic,
+    fetch,
+    fetch_existing,
+    high_watermark,
+)
+from depots.kafka_produce import GroupProducer, OutgoingBatch, PartitionShare, retrying
 from depots.log import LogEntry
+from pstates.errors import TuskError
+
+MAX_BATCH_BYTES = 1 << 20
 
 
 class _Partition(GroupPartition[PendingGroup]):
@@ -65,8 +82,8 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         self._session = session
         self._settings = session.settings
         self._topic = topic
-        self._producer = session.producer
         self._client = session.client
+        self._producer = GroupProducer(session.client, topic, session.settings)
         self._owns_session = owns_session
 
     @classmethod
@@ -77,6 +94,7 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         partitions: int,
         *,
         connect_timeout_s: float = 10.0,
+        outage_timeout_s: float = 60.0,
         cache_entries: int = 65_536,
         cache_bytes: int = 32 << 20,
         fetch_max_bytes: int = 4 << 20,
@@ -84,10 +102,16 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         """Connect (raising `BrokerUnavailableError` after `connect_timeout_s`), create the topic if needed.
 
         The log owns its connections and closes them with itself; `open_on` shares a session instead.
+        `outage_timeout_s` bounds how long produces and reads retry a broker that stopped answering.
         """
         if fetch_max_bytes < 1:
             raise ValueError("fetch_max_bytes must be positive")
-        settings = BrokerSettings(bootstrap, connect_timeout_s=connect_timeout_s, fetch_max_bytes=fetch_max_bytes)
+        settings = BrokerSettings(
+            bootstrap,
+            connect_timeout_s=connect_timeout_s,
+            fetch_max_bytes=fetch_max_bytes,
+            outage_timeout_s=outage_timeout_s,
+        )
         session = await BrokerSession.connect(settings)
         try:
             return await cls.open_on(
@@ -112,7 +136,7 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         if partitions < 1 or cache_entries < 0 or cache_bytes < 0:
             raise ValueError("partitions must be positive, cache limits not negative")
         await ensure_topic(session, topic, partitions)
-        ends = [await high_watermark(session.client, topic, index) for index in range(partitions)]
+        ends = [await _end_with_retries(session.client, session.settings, topic, index) for index in range(partitions)]
         limits = CacheLimits(cache_entries, cache_bytes)
         parts = [_Partition(index, end, limits) for index, end in enumerate(ends)]
         return cls(session, topic, parts, owns_session)
@@ -139,7 +163,7 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
     async def refresh(self, partition: int) -> int:
         """Ask the broker for `partition`'s high watermark, tell listeners if it advanced; return the durable end."""
         part = self._partition(partition)
-        self._learn(part, await high_watermark(self._client, self._topic, partition))
+        self._learn(part, await _end_with_retries(self._client, self._settings, self._topic, partition))
         return part.durable_end
 
     async def _release(self) -> None:
@@ -148,17 +172,51 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
             await self._session.close()
 
     async def _read_broker(self, part: _Partition, start: int, max_records: int) -> list[LogEntry]:
-        """Fetch until `max_records` entries are read or the high watermark is reached."""
+        """Fetch until `max_records` entries are read or the high watermark is reached.
+
+        Entries before a corrupt record or a hole are returned; a read starting at it raises the error.
+        """
         entries: list[LogEntry] = []
         while len(entries) < max_records:
-            fetched = await fetch(self._client, self._topic, part.index, start, self._settings.fetch_max_bytes)
+            try:
+                fetched = await self._fetch(part, start)
+            except TuskError:  # a hole, or the broker gone for good: hand out what precedes it first
+                if entries:
+                    break
+                raise
             self._learn(part, fetched.high_watermark)
-            batch = [entry for entry in fetched.entries if entry.offset < fetched.high_watermark]
+            batch = self._checked(part.index, fetched, bool(entries))
             entries += batch[: max_records - len(entries)]
-            if not batch or batch[-1].offset + 1 >= fetched.high_watermark:
+            if len(batch) < len(fetched.entries) or not batch or batch[-1].offset + 1 >= fetched.high_watermark:
                 break
             start = batch[-1].offset + 1
         return entries
+
+    async def _fetch(self, part: _Partition, start: int) -> FetchedPartition:
+        """Fetch from `start`, retrying a broker that does not answer within the outage bound."""
+        what = f"reading {self._topic}/{part.index} from offset {start}"
+        max_bytes = self._settings.fetch_max_bytes
+        if start >= part.durable_end:  # a probe for records not seen yet: do not hold the broker
+            return await retrying(self._settings, what, lambda: fetch(self._client, self._topic, part.index, start, 1))
+        return await retrying(
+            self._settings, what, lambda: fetch_existing(self._client, self._topic, part.index, start, max_bytes)
+        )
+
+    def _checked(self, partition: int, fetched: FetchedPartition, have_some: bool) -> list[LogEntry]:
+        """The fetched entries below the high watermark, up to the first one this log did not write."""
+        checked: list[LogEntry] = []
+        for entry, key in zip(fetched.entries, fetched.keys, strict=True):
+            if entry.offset >= fetched.high_watermark:
+                break
+            if key != record_key(entry.payload):
+                if checked or have_some:
+                    break  # hand out what precedes it; the next read starts at it and raises
+                raise CorruptLogError(
+                    f"{self._topic}/{partition} offset {entry.offset}: not a record of this depot (its key is not "
+                    f"the CRC-32 of its {len(entry.payload)}-byte value: written by another client, or damaged)"
+                )
+            checked.append(entry)
+        return checked
 
     def _learn(self, part: _Partition, high_watermark: int) -> None:
         """Advance a partition's durable end to a high watermark seen in a response, telling the listeners."""
@@ -166,54 +224,44 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
             self._notify(part.index, part.durable_end)
 
     async def _commit(self, group: list[tuple[_Partition, PendingGroup]]) -> None:
-        """Produce a group, check every acknowledged base offset, then publish it (or fail it and stop)."""
+        """Produce a group exactly once, then publish it (or fail it and stop the log)."""
         if self._fail_if_failed(group):
             return
-        sent: list[tuple[_Partition, list[tuple[int, asyncio.Future[Any]]]]] = []
+        shares = [PartitionShare(part.index, list(_batches(pending.entries))) for part, pending in group]
         try:
-            for part, pending in group:
-                sent.append((part, await self._send(part.index, pending)))
-            for part, acks in sent:
-                self._check_offsets(part.index, [(first, (await ack).offset) for first, ack in acks])
-        except (KafkaError, OSError, PartitionOwnershipError) as exc:
-            for _, acks in sent:
-                for _, ack in acks:
-                    ack.add_done_callback(_retrieve)  # the group's futures carry the error once
+            await self._producer.produce(shares)
+        except Exception as exc:  # whatever failed, the group's offsets are void: fail it, never leave it waiting
             self._fail(group, exc)
             return
         self._publish(group)
 
-    async def _send(self, partition: int, pending: PendingGroup) -> list[tuple[int, asyncio.Future[Any]]]:
-        """Queue one partition's share as record batches; return each batch's first offset and acknowledgement."""
-        return [
-            (first, await self._producer.send_batch(batch, self._topic, partition=partition))
-            for first, batch in self._batches(pending.base, pending.entries)
-        ]
 
-    def _batches(self, base: int, entries: list[LogEntry]) -> Iterable[tuple[int, Any]]:
-        """Split entries into record batches the producer accepts; yield (first offset, batch)."""
-        batch, first = self._producer.create_batch(), base
-        for entry in entries:
-            if batch.append(key=None, value=entry.payload, timestamp=entry.timestamp_ms) is None:
-                batch.close()
-                yield first, batch
-                batch, first = self._producer.create_batch(), entry.offset
-                if batch.append(key=None, value=entry.payload, timestamp=entry.timestamp_ms) is None:
-                    raise PartitionOwnershipError("unreachable: an empty batch refused a record")
-        batch.close()
-        yield first, batch
-
-    def _check_offsets(self, partition: int, batches: list[tuple[int, int]]) -> None:
-        """Raise `PartitionOwnershipError` unless each batch landed at the offset this log assigned to it."""
-        for assigned, landed in batches:
-            if assigned != landed:
-                raise PartitionOwnershipError(
-                    f"{self._topic}/{partition}: a batch assigned offset {assigned} landed at {landed}; another "
-                    "producer wrote to this partition (or a retry duplicated a request). Reopen the log."
-                )
+def record_key(payload: bytes) -> bytes:
+    """The key a depot record carries: the CRC-32 of its value, 4 bytes big-endian."""
+    return zlib.crc32(payload).to_bytes(4, "big")
 
 
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    """Mark a finished future's exception as retrieved."""
-    if not future.cancelled():
-        future.exception()
+async def _end_with_retries(client: Any, settings: BrokerSettings, topic: str, partition: int) -> int:
+    """A partition's high watermark, retrying a broker that does not answer within the outage bound."""
+    what = f"reading the end of {topic}/{partition}"
+    return await retrying(settings, what, lambda: high_watermark(client, topic, partition))
+
+
+def _batches(entries: list[LogEntry]) -> Iterable[OutgoingBatch]:
+    """Split a partition's entries into record batches of up to `MAX_BATCH_BYTES` (a bigger record goes alone)."""
+    builder, members = _new_builder(), list[LogEntry]()
+    for entry in entries:
+        key = record_key(entry.payload)
+        if builder.append(len(members), entry.timestamp_ms, key, entry.payload, []) is None:
+            yield OutgoingBatch(bytes(builder.build()), members)
+            builder, members = _new_builder(), list[LogEntry]()
+            if builder.append(0, entry.timestamp_ms, key, entry.payload, []) is None:
+                raise ValueError(f"a record of {len(entry.payload)} bytes fits no record batch")
+        members.append(entry)
+    if members:
+        yield OutgoingBatch(bytes(builder.build()), members)
+
+
+def _new_builder() -> DefaultRecordBatchBuilder:
+    """An empty record batch: magic 2, no compression, no producer id (no idempotence on tansu)."""
+    return DefaultRecordBatchBuilder(2, 0, 0, -1, -1, -1, MAX_BATCH_BYTES)

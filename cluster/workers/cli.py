@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,21 @@ from topology.module import Module
 
 
 def worker_modules(names: list[str]) -> list[Module]:
-    """The modules a worker can host in this slice, by name."""
+    """The modules a worker hosts, by name: `mastodon` (as `tusk run`), `fanout` (relationships, core) or `ledger`."""
+    from cluster.serve import mastodon_modules
+    from modules.core import Core
     from modules.examples.ledger import Ledger
+    from modules.relationships import Relationships
 
-    known: dict[str, type[Module]] = {"ledger": Ledger}
+    known: dict[str, Callable[[], list[Module]]] = {
+        "mastodon": mastodon_modules,
+        "fanout": lambda: [Relationships(), Core()],
+        "ledger": lambda: [Ledger()],
+    }
     unknown = sorted(set(names) - set(known))
     if unknown:
-        raise SystemExit(f"tusk worker hosts {sorted(known)} for now; unknown: {unknown}")
-    return [known[name]() for name in names]
+        raise SystemExit(f"tusk worker hosts {sorted(known)}; unknown: {unknown}")
+    return [module for name in names for module in known[name]()]
 
 
 def print_event(event: dict[str, Any]) -> None:

@@ -23,7 +23,8 @@ from cluster.client import Ack, AppendResult, ClientPState, ClusterClient, Recor
 from cluster.depot_storage import DEFAULT_NAMESPACE, topic_part
 from cluster.runtime import ModuleRuntime
 from cluster.workers.assignor import RoutingTable
-from cluster.workers.rpc import BAD_REQUEST, FAILED, MSGPACK, NOT_OWNER, REJECTED, pack, unpack
+from cluster.workers.batches import append_many_batched
+from cluster.workers.rpc import BAD_REQUEST, FAILED, MSGPACK, NOT_OWNER, REJECTED, WorkerRequestError, pack, unpack
 from cluster.workers.worker import routing_topic
 from depots.codec import encode_record
 from depots.errors import InternalDepotError
@@ -42,10 +43,6 @@ class RoutingUnavailableError(TuskError):
 
 class AppendOutcomeUnknownError(TuskError):
     """The connection broke after an append was sent: it may or may not be in the depot."""
-
-
-class WorkerRequestError(TuskError):
-    """A worker refused a request as malformed (unknown module, query, method...)."""
 
 
 class WorkerClient(ClusterClient):
@@ -116,11 +113,15 @@ class WorkerClient(ClusterClient):
     async def append_many(
         self, module: str, depot: str, records: Sequence[object], ack: Ack = Ack.PROCESSED
     ) -> list[AppendResult]:
-        """Append `records` one after the other (one request each: no batching across workers yet)."""
+        """Append `records` with one request per owning task (`cluster.workers.batches`)."""
         spec = self.runtime_of(module).definition.depots.get(depot)
+        if spec is None:
+            raise KeyError(f"module {module!r} has no depot {depot!r}")
+        if spec.is_internal:
+            raise InternalDepotError(f"depot {depot!r} of module {module!r} is internal")
         for record in records:  # every record is checked before any is sent
-            encode_record(record, spec.max_record_bytes if spec else 1 << 20, depot)
-        return [await self.append(module, depot, record, ack) for record in records]
+            encode_record(record, spec.max_record_bytes, depot)
+        return await append_many_batched(self, module, depot, records, ack)
 
     def pstate(self, module: str, name: str) -> ClientPState:
         """A handle whose reads go to the worker owning each key's task."""

@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import weakref
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
 from aiokafka.errors import KafkaError
@@ -39,26 +42,40 @@ from cluster.depot_storage import DepotStorage
 from cluster.inprocess import InProcessCluster
 from cluster.microbatch_runner import MicrobatchRunner, PlanItem
 from cluster.runtime import ModuleRuntime, RemoteHop, StoreFactory
+from cluster.sources import Assignment
+from cluster.stream_runner import StreamRunner
 from cluster.workers.changelog import CHANGELOG_DEPOT, ChangelogStore
 from cluster.workers.checkpoints import TaskRecovery
+from cluster.workers.concurrency import LockedGlobal, ReadGate
+from cluster.workers.routed import WorkerRoutedPState, run_routed_query
 from depots.codec import encode_record
 from depots.declaration import DepotSpec, internal
 from depots.kafka_log import KafkaDepotLog
-from depots.log import DepotLog
+from depots.log import DepotLog, LogEntry
 from pstates.errors import TuskError
 from pstates.keycodec import encode_key
 from pstates.store import KVStore, open_store
 from topology.context import Batch
 from topology.module import DepotRef, MicrobatchTopologySpec, ModuleDefinition, StreamTopologySpec, TopologySpec
 
+if TYPE_CHECKING:
+    from cluster.workers.hop_acks import HopSettlement
+    from cluster.workers.reads import CrossTaskReads
+
 log = logging.getLogger(__name__)
 
 HOP_POLL_S = 0.05  # how often a target asks the broker for new hop records (no listener fires for others' appends)
 LOCK_POLL_S = 0.05
+READ_DRAIN_S = 30.0  # how long closing waits for reads in flight on the read threads
+UNAVAILABLE_BACKOFF_S = (0.05, 1.0)  # a stream group retried while a task it reads is moving
 
 
 class NotOwnedError(TuskError):
     """A request for a task this worker does not run (any more, or not yet)."""
+
+
+class TaskUnavailableError(NotOwnedError):
+    """No owner answered a read of a task within the bound (a rebalance, a dead worker): retry later."""
 
 
 class StoreLockedError(TuskError):
@@ -90,6 +107,19 @@ class TaskRuntime(ModuleRuntime):
         super().__init__(definition, tasks, directory, open_task_store, logs, owned=[task])
         self.task = task
         self._hop_specs = {name: DepotSpec(name, internal()) for name in logs if name.startswith("~hops.")}
+        self.globals_lock = threading.RLock()  # task globals are shared with the RPC read threads
+        self._locked_globals: dict[str, LockedGlobal] = {}
+        # (hop partition, offset) of each round's hops, until its runner acknowledges it (cluster.workers.hop_acks)
+        self._remote_hops: weakref.WeakKeyDictionary[Round, list[tuple[int, int]]] = weakref.WeakKeyDictionary()
+
+    def task_global(self, task: int, name: str, make_context: Callable[[int], Any]) -> Any:
+        """The task global, each method call holding the task's lock (see `cluster.workers.concurrency`)."""
+        with self.globals_lock:
+            found = self._locked_globals.get(name)
+            if found is None:
+                value = super().task_global(task, name, make_context)
+                found = self._locked_globals[name] = LockedGlobal(value, self.globals_lock)
+            return found
 
     def depot(self, name: str) -> tuple[DepotSpec, DepotLog]:
         """A declared depot, or one of this runtime's hop topics."""
@@ -112,7 +142,13 @@ class TaskRuntime(ModuleRuntime):
         sequence = len(round_.receipts)  # deterministic for a deterministic topology replaying a plan
         payload = encode_record([batch_id, sequence, hop.step, hop.payload], depot=hop_depot(topology))
         partition = hop.source * self.tasks + hop.target
-        round_.receipts.append(self.logs[hop_depot(topology)].append(partition, payload, time_ms))
+        receipt = self.logs[hop_depot(topology)].append(partition, payload, time_ms)
+        round_.receipts.append(receipt)
+        self._remote_hops.setdefault(round_, []).append((partition, receipt.offset))
+
+    def take_remote_hops(self, round_: Round) -> list[tuple[int, int]]:
+        """The (hop partition, offset) of every hop `round_` sent to another task's owner."""
+        return self._remote_hops.pop(round_, [])
 
     def committed_view(self, task: int, name: str) -> Any:
         """This task's committed view; another task's state is on its owner."""
@@ -175,6 +211,95 @@ class PlannedMicrobatchRunner(MicrobatchRunner):
         await super()._run_batch(batch_id, plan)
 
 
+class WorkerStreamRunner(StreamRunner):
+    """A stream runner that waits out a task it reads being unavailable, instead of spending the record's attempts.
+
+    A read of a moving task fails the group fast (`TaskUnavailableError`, so the main loop is not held);
+    the group is then retried as a whole after a backoff, with no attempt counted, until the task's new
+    owner answers. Any other failure takes the embedded path (one record at a time, attempts, dead letters).
+    """
+
+    def __init__(self, cluster: InProcessCluster, runtime: ModuleRuntime, spec: StreamTopologySpec) -> None:
+        super().__init__(cluster, runtime, spec)
+        # Per (depot, partition): offset spans committed whose round's hops have not settled on their targets.
+        self._unsettled: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        self._settle_event = asyncio.Event()
+
+    async def _process_group(self, assignment: Any, entries: Any) -> None:
+        backoff, most = UNAVAILABLE_BACKOFF_S
+        while True:
+            round_ = Round(self.runtime)
+            ctx = EmbeddedTopologyContext(self.cluster, self.runtime, self.spec, round_)
+            try:
+                results = self._apply(ctx, round_, assignment, entries)
+            except TaskUnavailableError as exc:
+                round_.abort()
+                log.warning("%s: %r; retrying the group in %g s", self.qualified_name, exc, backoff)
+                await asyncio.sleep(backoff)  # yields the loop: membership and task opening run meanwhile
+                backoff = min(most, backoff * 2)
+                continue
+            except Exception:
+                round_.abort()
+                await self._process_one_by_one(assignment, entries)
+                return
+            await self._commit(round_, assignment, entries, results)
+            return
+
+    # -- PROCESSED waits for the round's hops (cluster.workers.hop_acks) -----------------------------------
+
+    def _acknowledge(self, round_: Round, assignment: Assignment, entries: list[LogEntry], results: list[Any]) -> None:
+        """Acknowledge now if the round sent no hop to another task; else once they settled on their targets."""
+        assert isinstance(self.runtime, TaskRuntime)
+        hops = self.runtime.take_remote_hops(round_)
+        host = self.cluster
+        assert isinstance(host, TaskHost)
+        if not hops or host.hop_settlement is None:
+            super()._acknowledge(round_, assignment, entries, results)
+            self._settled_changed()
+            return
+        span = (entries[0].offset, entries[-1].offset + 1)
+        unsettled = self._unsettled.setdefault((assignment.depot, assignment.partition), [])
+        unsettled.append(span)
+        settlement = host.hop_settlement
+
+        async def settle() -> None:
+            try:
+                await settlement.wait(self.runtime.name, self.name, self.runtime.tasks, hops)
+            finally:
+                unsettled.remove(span)
+                super(WorkerStreamRunner, self)._acknowledge(round_, assignment, entries, results)
+                self._settled_changed()
+
+        host.keep(settle())
+        self._settled_changed()
+
+    def _settled_changed(self) -> None:
+        """Wake the waits of `wait_settled` (a commit or a settlement happened)."""
+        self._settle_event.set()
+        self._settle_event = asyncio.Event()
+
+    def is_settled(self, depot: str, partition: int, offset: int) -> bool:
+        """Whether the record at `offset` was committed here and its round's hops settled."""
+        for assignment in self.assignments:
+            if assignment.depot == depot and assignment.partition == partition:
+                spans = self._unsettled.get((depot, partition), [])
+                return offset < assignment.next_offset and not any(a <= offset < b for a, b in spans)
+        raise NotOwnedError(f"{self.qualified_name} does not consume {depot} partition {partition} here")
+
+    async def wait_settled(self, depot: str, partition: int, offset: int, timeout_s: float) -> bool:
+        """Wait (at most `timeout_s`) until `is_settled`; return whether it is."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not self.is_settled(depot, partition, offset):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._settle_event.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
+
 def _plan_key(topology: str) -> bytes:
     return encode_key(("plan", topology))
 
@@ -213,6 +338,36 @@ class TaskHost(InProcessCluster):
         self._lock_wait_s = lock_wait_s
         self._hop_reads: list[tuple[KafkaDepotLog, int]] = []
         self._hop_poller: asyncio.Task[None] | None = None
+        # Reads of other tasks (set by the worker); None: they raise NotOwnedError.
+        self.reads: CrossTaskReads | None = None
+        # Waits for hops to settle on their targets (set by the worker); None: PROCESSED covers this task only.
+        self.hop_settlement: HopSettlement | None = None
+        self._settling: set[asyncio.Task[None]] = set()
+        self._read_gate = ReadGate(lambda: NotOwnedError(f"task {task} is closing on this worker"))
+
+    async def close(self) -> None:
+        """Refuse new reads, let the ones in flight on read threads finish, then close as embedded."""
+        await self._read_gate.close(READ_DRAIN_S)
+        for waiting in list(self._settling):  # their appends fail with the others when the acks are failed
+            waiting.cancel()
+        await super().close()
+
+    def keep(self, waiting: Coroutine[Any, Any, None]) -> None:
+        """Run an acknowledgement waiting for hops; cancelled by close()."""
+        task = asyncio.get_running_loop().create_task(waiting)
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def hops_settled_here(
+        self, module: str, topology: str, partition: int, offset: int, timeout_s: float
+    ) -> bool:
+        """Wait (bounded) until hop record `offset` of `partition` was applied here with its own hops settled."""
+        runner = self.runner(module, topology)
+        if not isinstance(runner, WorkerStreamRunner):
+            raise NotOwnedError(f"{module}/{topology} is not a stream topology of task {self.task}")
+        if self._closed:
+            raise NotOwnedError(f"task {self.task} is closing on this worker")
+        return await runner.wait_settled(hop_depot(topology), partition, offset, timeout_s)
 
     async def _new_runtime(self, definition: ModuleDefinition, tasks: int, directory: Path) -> ModuleRuntime:
         """Open this task's store (once its last owner let go), the module's depot logs and its hop topics."""
@@ -276,9 +431,12 @@ class TaskHost(InProcessCluster):
             if isinstance(store, ChangelogStore):
                 await store.durable()
 
-    def _start_ticks(self, runtime: ModuleRuntime) -> None:
-        if any(spec.tick_ms for spec in runtime.definition.depots.values()):
-            raise NotImplementedError(f"{runtime.name}: tick depots do not run on workers yet (docs/kafka.md)")
+    def _new_stream_runner(self, runtime: ModuleRuntime, spec: StreamTopologySpec) -> StreamRunner:
+        return WorkerStreamRunner(self, runtime, spec)
+
+    def _tick_partitions(self, runtime: ModuleRuntime, depot_log: DepotLog) -> Iterable[int]:
+        """Only this task's partitions: each task's owner ticks its own (the sole producer of them)."""
+        return [p for p in range(depot_log.partitions) if p % runtime.tasks == self.task]
 
     async def _open_store_when_free(self, path: Path) -> KVStore:
         """Open a task's RocksDB, waiting (bounded) while the previous owner still holds its lock."""
@@ -321,17 +479,74 @@ class TaskHost(InProcessCluster):
             await self._changelog_durable()  # PROCESSED: the effects are in the changelog too
         return AppendResult(receipt.partition, receipt.offset, results)
 
+    async def append_many_to(
+        self, module: str, depot: str, partitions: list[int], records: list[object], ack: Ack
+    ) -> list[AppendResult | Exception]:
+        """Append `records` (each to its partition of this task) in order; each result, or the error it got."""
+        runtime, spec, depot_log = self._appendable(module, depot)
+        for partition in partitions:  # refused before anything is appended: the client may send it elsewhere
+            if partition % runtime.tasks != self.task or not 0 <= partition < depot_log.partitions:
+                raise NotOwnedError(f"{module}/{depot} partition {partition} is not on task {self.task}")
+        payloads = [encode_record(record, spec.max_record_bytes, depot) for record in records]
+        now_ms = self.clock.now_ms()
+        receipts = [depot_log.append(p, payload, now_ms) for p, payload in zip(partitions, payloads, strict=True)]
+        waiters = [None if ack is Ack.NONE else self._register_ack(module, depot, r, ack) for r in receipts]
+        if ack is not Ack.NONE:
+            for receipt in receipts:  # one group commit makes most of them durable at once
+                await receipt.durable
+        out: list[AppendResult | Exception] = []
+        for receipt, waiter in zip(receipts, waiters, strict=True):
+            try:
+                values = {} if waiter is None else await waiter
+            except Exception as exc:  # RecordRejected or RecordFailedError: that record's answer
+                out.append(exc)
+                continue
+            out.append(AppendResult(receipt.partition, receipt.offset, values))
+        if any(w is not None for w in waiters):
+            await self._changelog_durable()  # PROCESSED: the effects are in the changelog too
+        return out
+
     def query_here(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `module`'s query `name` on this task (the caller routed it, and combines fan-outs)."""
-        runtime = self.runtime(module)
-        spec = runtime.definition.queries.get(name)
-        if spec is None:
-            raise KeyError(f"module {module!r} has no query {name!r}")
-        return spec.fn(EmbeddedReadContext(self, runtime, self.task), *args, **kwargs)
+        with self._read_gate.reading():
+            runtime = self.runtime(module)
+            spec = runtime.definition.queries.get(name)
+            if spec is None:
+                raise KeyError(f"module {module!r} has no query {name!r}")
+            return spec.fn(EmbeddedReadContext(self, runtime, self.task), *args, **kwargs)
 
     def read_pstate(self, module: str, name: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run a view method on this task's committed PState `name`."""
-        view = self.runtime(module).committed_view(self.task, name)
         if method.startswith("_"):
             raise AttributeError(f"no PState method {method!r}")
-        return getattr(view, method)(*args, **kwargs)
+        with self._read_gate.reading():
+            view = self.runtime(module).committed_view(self.task, name)
+            return getattr(view, method)(*args, **kwargs)
+
+    # -- reads made by code running here: any task ----------------------------------------------------
+
+    def query_task(self, task: int, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run a query on `task`: here, or wherever `reads` finds it."""
+        if task == self.task:
+            return self.query_here(module, name, args, kwargs)
+        if self.reads is None:
+            raise NotOwnedError(f"{module} task {task} is not on this task host (task {self.task})")
+        return self.reads.query(task, module, name, args, kwargs)
+
+    def read_task_pstate(
+        self, task: int, module: str, name: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Run a view method on `task`'s committed PState: here, or wherever `reads` finds it."""
+        if task == self.task:
+            return self.read_pstate(module, name, method, args, kwargs)
+        if self.reads is None:
+            raise NotOwnedError(f"{module} task {task} is not on this task host (task {self.task})")
+        return self.reads.pstate(task, module, name, method, args, kwargs)
+
+    def routed_pstate(self, module: str, name: str) -> Any:
+        """Reads of `module`'s PState `name`, each sent to the task owning its key."""
+        return WorkerRoutedPState(self, self.runtime(module), name)
+
+    def run_query(self, module: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
+        """Run a query on the task(s) its route names, wherever they run."""
+        return run_routed_query(self, module, name, args, kwargs or {})

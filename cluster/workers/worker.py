@@ -1,18 +1,20 @@
 """A `tusk worker` process: joins the group, runs the tasks assigned to it, answers routed requests.
 
-Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`), join the group with
-that address (`cluster.workers.membership`). Each assignment updates the wanted task set; a reconciler
-closes the task hosts no longer wanted *first* (flushing their logs and releasing their stores' locks, so a
-new owner can open them), then opens the gained ones (waiting for their previous owner's lock), and
-publishes the routing table on `NAMESPACE.workers.routing` for clients. A worker that dies without closing
-(SIGKILL) releases its locks with its process; the group drops it after the session timeout. With standbys
-(`cluster.workers.standby`), a gained task's warm replica is stopped just before its host opens the same store.
+Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`, served from a thread
+of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`).
+Each assignment updates the wanted task set; a reconciler closes the task hosts no longer wanted *first*
+(flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
+gained ones (waiting for their previous owner's lock), and publishes the routing table on
+`NAMESPACE.workers.routing` for clients. A worker that dies without closing (SIGKILL) releases its locks
+with its process; the group drops it after the session timeout. With standbys (`cluster.workers.standby`),
+a gained task's warm replica stops and hands its open store to the task host.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -23,8 +25,12 @@ from aiohttp import web
 
 from cluster.depot_storage import KafkaStorage, open_depot_storage
 from cluster.workers.assignor import RoutingTable
+from cluster.workers.batches import add_batch_routes
 from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
+from cluster.workers.front import FrontServer
+from cluster.workers.hop_acks import HopSettlement, add_hop_routes
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
+from cluster.workers.reads import CrossTaskReads
 from cluster.workers.rpc import worker_app
 from cluster.workers.standby import Standbys
 from cluster.workers.task_host import TaskHost
@@ -87,25 +93,33 @@ class Worker:
         self._wanted: frozenset[int] = frozenset()
         self._changed = asyncio.Event()
         self._membership: Membership | None = None
-        self._runner: web.AppRunner | None = None
+        self._front: FrontServer | None = None
+        self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
+        self.settlement = HopSettlement(self.hosts, lambda: self.routing)
         self._reconciler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Listen for RPC, then join the group."""
         session = await self.storage.session()
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
-        self._runner = web.AppRunner(worker_app(self.hosts.get, lambda: self.routing.encode()), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.address = f"127.0.0.1:{port}"
+        main_loop = asyncio.get_running_loop()
+        self._front = FrontServer(
+            lambda pool: self._extra_routes(
+                worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), main_loop
+            ),
+            self.port,
+        )
+        self.address = await self._front.start()
         self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
         self._reconciler = asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile tasks")
         self._membership = Membership(
             session, self.storage.namespace, self.tasks, self.address, self._on_change, self.group, self.standby_count
         )
         await self._membership.start()
+
+    def _extra_routes(self, app: web.Application, main_loop: asyncio.AbstractEventLoop) -> web.Application:
+        """Batched appends and hop settlement, beside `worker_app`'s routes."""
+        return add_hop_routes(add_batch_routes(app, self.hosts.get, main_loop), self.hosts.get, main_loop)
 
     def _on_change(self, owned: frozenset[int], routing: RoutingTable) -> None:
         self._wanted = owned
@@ -143,10 +157,12 @@ class Worker:
 
     async def _open_host(self, task: int, warm: dict[str, KVStore]) -> TaskHost:
         host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery, adopted=warm)
+        host.reads = self.reads
+        host.hop_settlement = self.settlement
         seen = len(self.recovery.reports) if self.recovery is not None else 0
         try:
-            for module in self.modules:
-                await host.launch(module, self.tasks)
+            for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
+                await host.launch(copy.deepcopy(module), self.tasks)
         except BaseException:
             for store in host.adopted.values():  # a retry reopens them from disk
                 store.close()
@@ -180,6 +196,8 @@ class Worker:
             await self.hosts.pop(task).close()
         if self.standbys is not None:
             await self.standbys.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._front is not None:
+            await self._front.stop()
+        self.reads.close()
+        await self.settlement.close()
         await self.storage.close()

@@ -49,7 +49,7 @@
                by list id; None if not the owner's); statuses (hydrate.py, routed by viewer); reblogged_by favourited_by
                (routed by status); favourites bookmarks pinned muted_conversation account_stats (routed
                by account); statuses_with_counts_on accounts_with_stats_on (on a given task);
-               statuses_here accounts_here fanout_backlog (every task);
+               statuses_here accounts_here fanout_backlog home_deliveries (every task);
                context(viewer, id, ancestors?, descendants?, depth?) (routed by id), status_history(id),
                status_source(id), poll(viewer, id) (routed by id), media(viewer, ids),
                scheduled_statuses(author, max_id?, limit?), scheduled_status(author, id),
@@ -238,6 +238,7 @@ class Core(Module):
         for on in (counts.statuses_with_counts_on, counts.accounts_with_stats_on):
             m.query(on.__name__, on, route=on_task())
         m.query("fanout_backlog", queries.fanout_backlog, route=all_tasks(sum))
+        m.query("home_deliveries", queries.home_deliveries, route=all_tasks(sum))
 
     def _define_content_queries(self, m: ModuleBuilder) -> None:
         m.query("context", threads.context, route=by_key(1))

@@ -108,8 +108,11 @@ def visible_page(
             return out
         found = ctx.query("core", "statuses_here", ids)
         dead = [i for i in ids if not is_live(found.get(i))]
-        if dead:
-            timelines.forget(key, dead)
+        # Forget tombstones only: a status not stored yet (on workers its `store_status` hop lands on the
+        # id's task after fanout may have delivered it) is left out of this page, not dropped for good.
+        deleted = [i for i in dead if i in found]
+        if deleted:
+            timelines.forget(key, deleted)
         hidden = hidden_from(ctx, viewer, [found[i] for i in ids if i not in dead], now)
         live = without_repeated_boosts([i for i in ids if i not in dead and i not in hidden], found, boosted, older)
         if upwards:
@@ -155,6 +158,12 @@ def fanout_backlog(ctx: ReadContext) -> int:
     """Return how many paged fanouts (status and bucket, memberships or tag) this task still has to continue."""
     key = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
     return int(ctx.pstate("$$fanout_continuations").size(key)) + int(ctx.pstate("$$fanout_cursors").size(key))
+
+
+def home_deliveries(ctx: QueryContext) -> int:
+    """Return how many ids fanout and rebuilds inserted into this task's home timelines since it started."""
+    timelines: HomeTimelines = ctx.task_global("home_timelines")
+    return int(timelines.deliveries)
 
 
 def merge_dicts(results: list[dict[int, Any]]) -> dict[int, Any]:
