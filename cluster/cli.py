@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--session-timeout-ms", type=int, default=6_000, help="group session timeout")
     worker.add_argument("--changelog", action="store_true", help="log task stores to their changelog topics")
     worker.add_argument("--checkpoints", help="s3://BUCKET[/PREFIX][?endpoint=URL]: checkpoints (implies --changelog)")
+    worker.add_argument("--standbys", type=int, default=0, help="warm standby copies per task (implies --changelog)")
 
     crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
     crash.add_argument("--seconds", type=float, default=60.0)

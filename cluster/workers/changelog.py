@@ -35,7 +35,7 @@ from typing import Any
 import msgpack
 
 from cluster.runtime import META_COLUMN
-from depots.log import AppendReceipt, DepotLog
+from depots.log import AppendReceipt, DepotLog, LogEntry
 from pstates.errors import TuskError
 from pstates.keycodec import encode_key
 from pstates.store import ColumnHandle, KVStore, WriteBatch
@@ -254,35 +254,60 @@ async def holds_durable_record(changelog: DepotLog, partition: int, position: Po
 
 async def replay_changelog(store: KVStore, changelog: DepotLog, partition: int, position: Position) -> Position:
     """Apply the chain of records after `position` up to the changelog's end; return the new position."""
-    end = await changelog_end(changelog, partition)
-    meta = store.column(META_COLUMN)
-    pending: list[Op] = []
-    pending_last: int | None = None  # offset of the last chunk of an unfinished batch
-    offset = position.offset + 1
-    while offset < end:
-        entries = await changelog.read(partition, offset, min(READ_RECORDS, end - offset))
-        if not entries:
-            raise ChangelogCorruptError(f"changelog partition {partition}: offsets {offset}..{end} cannot be read")
-        for entry in entries:
-            record = decode_changelog_record(entry.payload, f"{partition}/{entry.offset}")
-            if record.prev == position.offset:
-                pending = list(record.ops)  # a new commit after the last one applied (drops an unfinished one)
-            elif pending_last is not None and record.prev == pending_last:
-                pending += record.ops
-            else:
-                log.warning(
-                    "changelog %d/%d follows %d, not the history: skipped", partition, entry.offset, record.prev
-                )
-                continue
-            pending_last = entry.offset
-            if record.final:
-                position = Position(entry.offset, zlib.crc32(entry.payload))
-                _apply(store, meta, pending, position)
-                pending, pending_last = [], None
-        offset = entries[-1].offset + 1
-        await asyncio.sleep(0)  # a long restore must not starve the worker's heartbeats and RPC
+    chain = ChainApplier(store, partition, position)
+    await chain.catch_up(changelog, await changelog_end(changelog, partition))
     store.write(store.new_batch(), sync=True)  # one fsync for the whole restore
-    return position
+    return chain.position
+
+
+class ChainApplier:
+    """Applies a changelog partition's records to a store, one after another, by the history chain rule.
+
+    A restore runs one to the changelog's end; a standby (`cluster.workers.standby`) keeps one and feeds it
+    each new durable record, so both follow exactly the same history.
+    """
+
+    def __init__(self, store: KVStore, partition: int, position: Position) -> None:
+        self.store = store
+        self.partition = partition
+        self.position = position  # the last commit applied
+        self.next_offset = position.offset + 1  # the next record to read
+        self.commits_applied = 0
+        self._meta = store.column(META_COLUMN)
+        self._pending: list[Op] = []
+        self._pending_last: int | None = None  # offset of the last chunk of an unfinished batch
+
+    def feed(self, entry: LogEntry) -> None:
+        """Apply `entry` if it continues the history (a whole commit once its final chunk arrives); else skip it."""
+        record = decode_changelog_record(entry.payload, f"{self.partition}/{entry.offset}")
+        self.next_offset = entry.offset + 1
+        if record.prev == self.position.offset:
+            self._pending = list(record.ops)  # a new commit after the last one applied (drops an unfinished one)
+        elif self._pending_last is not None and record.prev == self._pending_last:
+            self._pending += record.ops
+        else:
+            log.warning(
+                "changelog %d/%d follows %d, not the history: skipped", self.partition, entry.offset, record.prev
+            )
+            return
+        self._pending_last = entry.offset
+        if record.final:
+            self.position = Position(entry.offset, zlib.crc32(entry.payload))
+            _apply(self.store, self._meta, self._pending, self.position)
+            self._pending, self._pending_last = [], None
+            self.commits_applied += 1
+
+    async def catch_up(self, changelog: DepotLog, end: int) -> None:
+        """Feed every record from `next_offset` up to `end` (exclusive; at most the changelog's durable end)."""
+        while self.next_offset < end:
+            entries = await changelog.read(self.partition, self.next_offset, min(READ_RECORDS, end - self.next_offset))
+            if not entries:
+                raise ChangelogCorruptError(
+                    f"changelog partition {self.partition}: offsets {self.next_offset}..{end} cannot be read"
+                )
+            for entry in entries:
+                self.feed(entry)
+            await asyncio.sleep(0)  # a long restore must not starve the worker's heartbeats and RPC
 
 
 def _apply(store: KVStore, meta: ColumnHandle, ops: list[Op], position: Position) -> None:

@@ -47,6 +47,7 @@ async def run_worker(
     session_timeout_ms: int,
     changelog: bool = False,
     checkpoints: str | None = None,
+    standbys: int = 0,
 ) -> int:
     """Run a worker until a termination signal, then leave the group and close cleanly."""
     group = GroupSettings(session_timeout_ms=session_timeout_ms)
@@ -61,6 +62,7 @@ async def run_worker(
         on_event=print_event,
         checkpoints=bucket,
         changelog=changelog,
+        standbys=standbys,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,5 +87,6 @@ def main(args: Any) -> int:
             args.session_timeout_ms,
             getattr(args, "changelog", False),
             getattr(args, "checkpoints", None),
+            getattr(args, "standbys", 0),
         )
     )

@@ -73,11 +73,12 @@ class Membership:
         address: str,
         on_change: ChangeHandler,
         settings: GroupSettings | None = None,
+        standbys: int = 0,
     ) -> None:
         self._session = session
         self._topic = coordination_topic(namespace)
         self._tasks = tasks
-        self.assignor = TaskAssignor(address)
+        self.assignor = TaskAssignor(address, standbys=standbys)
         self._on_change = on_change
         self._settings = settings or GroupSettings()
         self._consumer: Any = None

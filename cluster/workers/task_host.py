@@ -82,6 +82,11 @@ class StoreLockedError(TuskError):
     """A task's store stayed locked by another process past the wait bound."""
 
 
+def task_store_path(data_dir: Path, module: str, task: int) -> Path:
+    """Where a worker keeps `module`'s store of `task` (its task host, or a standby replica of it)."""
+    return data_dir / module / "tasks" / str(task) / "pstates"
+
+
 def hop_depot(topology: str) -> str:
     """The internal depot name of a topology's hop topic."""
     return f"~hops.{topology}"
@@ -323,9 +328,11 @@ class TaskHost(InProcessCluster):
         storage: DepotStorage,
         lock_wait_s: float = 30.0,
         recovery: TaskRecovery | None = None,
+        adopted: dict[str, KVStore] | None = None,
     ) -> None:
         super().__init__(data_dir)
         self.task = task
+        self.adopted = adopted or {}  # stores already open at their paths, by module (a promoted standby's)
         self.recovery = recovery  # None: the store is used as found (a data directory shared on one machine)
         self.depot_storage = SharedStorage(storage)  # the worker closes the storage after its last host
         self._lock_wait_s = lock_wait_s
@@ -366,8 +373,8 @@ class TaskHost(InProcessCluster):
         """Open this task's store (once its last owner let go), the module's depot logs and its hop topics."""
         if self.task >= tasks:
             raise ValueError(f"task {self.task} does not exist: {definition.name} has {tasks} tasks")
-        path = directory / "tasks" / str(self.task) / "pstates"
-        store = await self._open_store_when_free(path)
+        path = task_store_path(self.data_dir, definition.name, self.task)
+        store = self.adopted.pop(definition.name, None) or await self._open_store_when_free(path)
         logs: dict[str, DepotLog] = {}
         try:
             logs = await self.depot_storage.open_logs(definition, tasks)

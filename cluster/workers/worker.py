@@ -6,7 +6,8 @@ Each assignment updates the wanted task set; a reconciler closes the task hosts 
 (flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
 gained ones (waiting for their previous owner's lock), and publishes the routing table on
 `NAMESPACE.workers.routing` for clients. A worker that dies without closing (SIGKILL) releases its locks
-with its process; the group drops it after the session timeout.
+with its process; the group drops it after the session timeout. With standbys (`cluster.workers.standby`),
+a gained task's warm replica stops and hands its open store to the task host.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from cluster.workers.hop_acks import HopSettlement, add_hop_routes
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
 from cluster.workers.reads import CrossTaskReads
 from cluster.workers.rpc import worker_app
+from cluster.workers.standby import Standbys
 from cluster.workers.task_host import TaskHost
 from depots.kafka_broker import ensure_topic
 from depots.log import FsyncPolicy
+from pstates.store import KVStore
 from topology.module import Module
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,7 @@ class Worker:
         on_event: EventSink | None = None,
         checkpoints: CheckpointBucket | None = None,
         changelog: bool = False,
+        standbys: int = 0,
     ) -> None:
         storage = open_depot_storage(broker_url, data_dir, FsyncPolicy.ALWAYS)
         if not isinstance(storage, KafkaStorage):
@@ -77,8 +81,15 @@ class Worker:
         self.address = ""
         self._emit = on_event or (lambda _event: None)
         # With a changelog (implied by checkpoints), task stores are restored on whichever machine gains them.
-        use_changelog = changelog or checkpoints is not None
+        use_changelog = changelog or checkpoints is not None or standbys > 0  # standbys follow the changelog
         self.recovery = TaskRecovery(storage.namespace, checkpoints) if use_changelog else None
+        self.standby_count = standbys
+        self.standbys = (
+            Standbys(storage, data_dir, modules, tasks, TaskRecovery(storage.namespace, checkpoints), self._emit)
+            if standbys > 0
+            else None
+        )
+        self._wanted_standbys: frozenset[int] = frozenset()
         self._wanted: frozenset[int] = frozenset()
         self._changed = asyncio.Event()
         self._membership: Membership | None = None
@@ -102,7 +113,7 @@ class Worker:
         self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
         self._reconciler = asyncio.get_running_loop().create_task(self._reconcile(), name="reconcile tasks")
         self._membership = Membership(
-            session, self.storage.namespace, self.tasks, self.address, self._on_change, self.group
+            session, self.storage.namespace, self.tasks, self.address, self._on_change, self.group, self.standby_count
         )
         await self._membership.start()
 
@@ -112,6 +123,7 @@ class Worker:
 
     def _on_change(self, owned: frozenset[int], routing: RoutingTable) -> None:
         self._wanted = owned
+        self._wanted_standbys = routing.standby_tasks(self.address)
         if routing.version >= self.routing.version:
             self.routing = routing
         self._changed.set()
@@ -132,16 +144,19 @@ class Worker:
                 if task not in self._wanted:
                     continue
                 try:
-                    self.hosts[task] = await self._open_host(task)
+                    warm = await self.standbys.promote(task) if self.standbys is not None else {}
+                    self.hosts[task] = await self._open_host(task, warm)
                 except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
                     log.exception("opening task %d failed; retrying", task)
                     self._changed.set()
                     await asyncio.sleep(RETRY_OPEN_S)
             await self._publish_routing()
             self._emit({"event": "serving", "tasks": sorted(self.hosts), "version": self.routing.version})
+            if self.standbys is not None:
+                await self.standbys.reconcile(self._wanted_standbys - set(self.hosts))
 
-    async def _open_host(self, task: int) -> TaskHost:
-        host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery)
+    async def _open_host(self, task: int, warm: dict[str, KVStore]) -> TaskHost:
+        host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery, adopted=warm)
         host.reads = self.reads
         host.hop_settlement = self.settlement
         seen = len(self.recovery.reports) if self.recovery is not None else 0
@@ -149,6 +164,8 @@ class Worker:
             for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
                 await host.launch(copy.deepcopy(module), self.tasks)
         except BaseException:
+            for store in host.adopted.values():  # a retry reopens them from disk
+                store.close()
             await host.close()
             raise
         for report in self.recovery.reports[seen:] if self.recovery is not None else []:
@@ -177,6 +194,8 @@ class Worker:
                 await self._reconciler
         for task in sorted(self.hosts):
             await self.hosts.pop(task).close()
+        if self.standbys is not None:
+            await self.standbys.close()
         if self._front is not None:
             await self._front.stop()
         self.reads.close()
