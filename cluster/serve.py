@@ -42,16 +42,15 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 async def launch(cluster: InProcessCluster, tasks: int = 4) -> None:
     """Launch the modules in dependency order: Relationships, Core (mirrors it), then the modules mirroring both.
 
-    Global timelines, trends and search mirror core's depots. Core now declares `*interactions`, but
-    trends' and search's consumers of it (favourites for trending statuses, favourited statuses in
-    search) have no tests yet, so `interactions` stays False until they do.
+    Notifications, global timelines, trends and search mirror core's depots; trends and search consume its
+    `*interactions` too (favourites for trending statuses, favourited and bookmarked statuses in search).
     """
     await cluster.launch(Relationships(), tasks=tasks)
     await cluster.launch(Core(), tasks=tasks)
     await cluster.launch(Notifications(), tasks=tasks)
     await cluster.launch(GlobalTimelines(), tasks=tasks)
-    await cluster.launch(Trends(interactions=False), tasks=tasks)
-    await cluster.launch(Search(interactions=False), tasks=tasks)
+    await cluster.launch(Trends(interactions=True), tasks=tasks)
+    await cluster.launch(Search(interactions=True), tasks=tasks)
     await cluster.launch(Auth(), tasks=tasks)
     await cluster.launch(Moderation(), tasks=tasks)
 

@@ -4,8 +4,12 @@
     *bookmarks           {"op": "bookmark" | "unbookmark", "account", "status"}
     *pins                {"op": "pin" | "unpin", "account", "status"}
     *conversation_mutes  {"op": "mute" | "unmute", "account", "status"}      every one partitioned by account
-    *interactions        internal, appended on the status' task once per effective change:
-                         {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite"}
+    *interactions        internal, appended once per effective change: favourites on the status' task,
+                         {"op": "favourited", "account", "status", "author", "favourite", "visibility",
+                          "text", "mentions"}, {"op": "unfavourited", "account", "status", "author",
+                          "favourite"}; bookmarks on the account's task, {"op": "bookmarked", "account",
+                          "status", "author", "bookmark", "visibility", "text", "mentions"},
+                         {"op": "unbookmarked", "account", "status", "bookmark"}
                          (boosts add {"op": "reblogged" | "unreblogged", ..., "boost"}, see `boosts`)
 
     $$favourite_ids / $$account_favourites    the account's favourites (`account_lists`)
@@ -20,7 +24,11 @@ Every record starts on the account's task, where its list decides idempotency: a
 the status listed and does nothing, so it neither hops nor emits. A favourite then hops to the status'
 task, which adds the account to `$$favourited_by` and emits `favourited` only if the entry is new there
 (an at-least-once repeat of the hop emits nothing). Events carry the favourite id so a consumer can also
-drop a repeat a crash let through (the engine may re-append a record of a retried round).
+drop a repeat a crash let through (the engine may re-append a record of a retried round). `favourited` and
+`bookmarked` carry what the status was when it was acted on (visibility, text, mentions): trends counts
+public favourites, search indexes the words for the account, and neither has to read core again (a
+replay then rebuilds the same indexes whatever became of the status since).
+
 
 Rules: favouriting and bookmarking need the status to be visible to the account (`visibility.refusal`);
 a boost stands for its original. Pins (Mastodon's StatusPinValidator): own statuses only, not boosts, not
@@ -92,9 +100,19 @@ def on_favourites(ctx: StreamContext, record: Record) -> int:
     status = visible_original(ctx, account, status_id, "favourite")
     entry = FAVOURITES.add(ctx, account, status["id"])
     if entry is not None:
-        target = {"status": status["id"], "account": account, "favourite": entry, "author": status["author"]}
+        target = {"status": status["id"], "account": account, "favourite": entry, **acted_on(status)}
         ctx.hop(status["id"], "favourite_target", target)
     return int(status["id"])
+
+
+def acted_on(status: dict[str, Any]) -> dict[str, Any]:
+    """Return what a `favourited` or `bookmarked` event says of its status (for trends and search)."""
+    return {
+        "author": status["author"],
+        "visibility": status["visibility"],
+        "text": status.get("text", ""),
+        "mentions": list(status.get("mentions") or []),
+    }
 
 
 def unfavourite(ctx: StreamContext, account: int, status_id: int) -> int:
@@ -130,11 +148,19 @@ def on_bookmarks(ctx: StreamContext, record: Record) -> int:
     op, account, status_id = parse(ctx, record, ("bookmark", "unbookmark"))
     if op == "unbookmark":
         status_id = listed_id(ctx, BOOKMARKS, account, status_id)
-        BOOKMARKS.remove(ctx, account, status_id)
+        entry = BOOKMARKS.remove(ctx, account, status_id)
+        if entry is not None:
+            ctx.append(
+                "*interactions", {"op": "unbookmarked", "account": account, "status": status_id, "bookmark": entry}
+            )
         return status_id
     if BOOKMARKS.entry_of(ctx, account, status_id) is None:
-        status_id = int(visible_original(ctx, account, status_id, "bookmark")["id"])
-        BOOKMARKS.add(ctx, account, status_id)
+        status = visible_original(ctx, account, status_id, "bookmark")
+        status_id = int(status["id"])
+        entry = BOOKMARKS.add(ctx, account, status_id)
+        if entry is not None:
+            event = {"op": "bookmarked", "account": account, "status": status_id, "bookmark": entry}
+            ctx.append("*interactions", {**event, **acted_on(status)})
     return status_id
 
 

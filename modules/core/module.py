@@ -8,8 +8,9 @@
                *poll_votes         vote, by poll (its status id)
                *conversations      direct conversations: read / remove, by account
                *statuses_with_id   internal: created / updated / deleted statuses, appended on the author's task
-               *interactions       internal: favourited / unfavourited / reblogged / unreblogged events,
-                                   appended on the status' task (notifications consume it)
+               *interactions       internal: favourited / unfavourited / reblogged / unreblogged events on
+                                   the status' task, bookmarked / unbookmarked on the account's
+                                   (notifications, trends and search consume it)
                *poll_events        internal: poll_expired, appended on the poll's task
                *fanout_tick        tick depot: keeps throttled fanouts moving
                *content_tick       tick depot (every `content_tick_ms`): scheduled publication, poll expiry
