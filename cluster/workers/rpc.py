@@ -57,7 +57,7 @@ def worker_app(host_of: HostLookup, routing: RoutingBytes) -> web.Application:
             except NotOwnedError as exc:
                 return reply({"error": str(exc)}, NOT_OWNER)
             except RecordRejected as exc:
-                return reply({"error": str(exc)}, REJECTED)
+                return reply({"error": str(exc), "kind": exc.kind}, REJECTED)
             except RecordFailedError as exc:
                 return reply({"error": str(exc)}, FAILED)
             except (TuskError, KeyError, ValueError, TypeError, AttributeError) as exc:

@@ -29,7 +29,6 @@ drop a repeat a crash let through (the engine may re-append a record of a retrie
 public favourites, search indexes the words for the account, and neither has to read core again (a
 replay then rebuilds the same indexes whatever became of the status since).
 
-
 Rules: favouriting and bookmarking need the status to be visible to the account (`visibility.refusal`);
 a boost stands for its original. Pins (Mastodon's StatusPinValidator): own statuses only, not boosts, not
 direct, at most `PIN_LIMIT` live pins. A conversation mute keys on the status' thread root. Deleting a
@@ -41,7 +40,7 @@ from __future__ import annotations
 from typing import Any
 
 from depots.declaration import hash_by, internal
-from modules.core.account_lists import AccountList, entry_page
+from modules.core.account_lists import MAX_ACCOUNTS_PAGE, AccountList, entry_page
 from modules.core.records import Record, check_id
 from modules.core.status_effects import thread_root
 from modules.core.visibility import refusal, relation
@@ -180,19 +179,19 @@ def check_pinnable(ctx: StreamContext, account: int, status_id: int) -> None:
     delivery = ctx.pstate("$$author_statuses").get(account, status_id)  # the account's own statuses are here
     if delivery is None:
         if ctx.query("core", "status", status_id) is None:
-            raise RecordRejected(f"unknown status {status_id}")
-        raise RecordRejected(f"Validation failed: {PIN_ERRORS['ownership']}")
+            raise RecordRejected(f"unknown status {status_id}", "not_found")
+        raise RecordRejected(PIN_ERRORS["ownership"])
     if delivery.get("reblog_of") is not None:
-        raise RecordRejected(f"Validation failed: {PIN_ERRORS['reblog']}")
+        raise RecordRejected(PIN_ERRORS["reblog"])
     if delivery["visibility"] == "direct":
-        raise RecordRejected(f"Validation failed: {PIN_ERRORS['direct']}")
+        raise RecordRejected(PIN_ERRORS["direct"])
     if PINS.size(ctx, account) >= PIN_LIMIT:
         authored = ctx.pstate("$$author_statuses")
         for _, pinned_id in PINS.newest(ctx, account):
             if not authored.contains(account, pinned_id):
                 PINS.remove(ctx, account, pinned_id)
         if PINS.size(ctx, account) >= PIN_LIMIT:
-            raise RecordRejected(f"Validation failed: {PIN_ERRORS['limit']}")
+            raise RecordRejected(PIN_ERRORS["limit"], "limit")
 
 
 def on_conversation_mutes(ctx: StreamContext, record: Record) -> int:
@@ -218,7 +217,7 @@ def parse(ctx: StreamContext, record: Record, ops: tuple[str, str]) -> tuple[str
     account = check_id(record.get("account"), "account")
     status_id = check_id(record.get("status"), "status")
     if not ctx.pstate("$$accounts").contains(account):  # the account lives on this task
-        raise RecordRejected(f"unknown account {account}")
+        raise RecordRejected(f"unknown account {account}", "not_found")
     return str(op), account, status_id
 
 
@@ -226,10 +225,10 @@ def visible_status(ctx: StreamContext, account: int, status_id: int, action: str
     """Return the live status `status_id` if `account` may `action` it, else reject."""
     status: dict[str, Any] | None = ctx.query("core", "status", status_id)
     if status is None:
-        raise RecordRejected(f"unknown status {status_id}")
-    reason = refusal(action, status, account, relation(ctx, account, status["author"], ctx.time_ms))
-    if reason is not None:
-        raise RecordRejected(reason)
+        raise RecordRejected(f"unknown status {status_id}", "not_found")
+    refused = refusal(action, status, account, relation(ctx, account, status["author"], ctx.time_ms))
+    if refused is not None:
+        raise refused
     return status
 
 
@@ -270,10 +269,15 @@ def pinned(ctx: ReadContext, account: int) -> list[int]:
 
 
 def favourited_by(
-    ctx: ReadContext, status_id: int, max_id: int | None = None, limit: int = 40, since_id: int | None = None
+    ctx: ReadContext,
+    status_id: int,
+    max_id: int | None = None,
+    limit: int = 40,
+    since_id: int | None = None,
+    min_id: int | None = None,
 ) -> list[list[int]]:
     """Return `[favourite id, account]` of who favourited `status_id`, newest first (routed by status)."""
-    return entry_page(ctx.pstate("$$favourited_by"), status_id, max_id, since_id, None, limit)
+    return entry_page(ctx.pstate("$$favourited_by"), status_id, max_id, since_id, min_id, limit, MAX_ACCOUNTS_PAGE)
 
 
 def muted_conversation(ctx: ReadContext, account: int, status_id: int, thread: int | None = None) -> bool:
