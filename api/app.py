@@ -53,7 +53,7 @@ from api import (
     trends,
 )
 from api.config import CLIENT, CONFIG, ApiConfig, Handler
-from api.errors import ApiError
+from api.errors import ApiError, rejection
 from api.responses import json_response
 from cluster.client import ClusterClient
 from topology.context import RecordRejected
@@ -108,7 +108,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except ApiError as error:
         return json_response(error.body(), status=error.status)
     except RecordRejected as rejected:
-        return json_response({"error": f"Validation failed: {rejected}"}, status=422)
+        refusal = rejection(rejected)
+        return json_response(refusal.body(), status=refusal.status)
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -38,9 +38,9 @@ async def index(request: web.Request) -> web.Response:
     """GET /api/v1/conversations: the caller's direct conversations, most recent activity first."""
     account = await require_user(request, "read:statuses")
     page = page_params(await read_params(request))
-    entries = await request.app[CLIENT].query(CORE, "direct_conversations", account, page.max_id, page.limit)
-    low = max(page.since_id or 0, page.min_id or 0)
-    entries = [e for e in entries if e["last_status"] > low]
+    entries = await request.app[CLIENT].query(
+        CORE, "direct_conversations", account, page.max_id, page.limit, page.since_id, page.min_id
+    )
     return cursor_page(request, await rendered(request, account, entries), [e["last_status"] for e in entries])
 
 

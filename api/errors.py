@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from topology.context import RecordRejected
+
+NOT_ALLOWED = "This action is not allowed"
+
 
 class ApiError(Exception):
     """An error a handler reports to the client as `{"error": message}` with `status`."""
@@ -42,3 +46,12 @@ def not_found(message: str = "Record not found") -> ApiError:
 def unprocessable(message: str) -> ApiError:
     """422: the input is well-formed but invalid (Mastodon's "Validation failed: ...")."""
     return ApiError(422, f"Validation failed: {message}")
+
+
+def rejection(rejected: RecordRejected) -> ApiError:
+    """Return Mastodon's answer to a module's refusal, by its kind: 404, 403, or 422 with the reason."""
+    if rejected.kind == "not_found":
+        return not_found()  # also for what the caller may not see: its existence is not revealed
+    if rejected.kind == "forbidden":
+        return forbidden(NOT_ALLOWED)
+    return unprocessable(str(rejected))  # invalid, limit, duplicate

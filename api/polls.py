@@ -73,7 +73,7 @@ async def poll_or_404(request: web.Request, viewer: int | None, poll_id: int) ->
     """Return core's poll `poll_id` as `viewer` sees it, if they may see its status; 404 otherwise."""
     client = request.app[CLIENT]
     shown = await client.query(CORE, "statuses", viewer, [poll_id], render.now_ms(request))
-    found = await render.poll(request, viewer, poll_id, shown[0]["author"]) if shown else None
+    found = await render.poll(request, viewer, poll_id) if shown else None
     if found is None:
         raise not_found()
     return found

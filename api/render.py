@@ -91,12 +91,12 @@ async def status_parts(request: HasApp, viewer: int | None, hydrated: list[dict[
     authors = {s["author"]: s["account"] for s in cards if s.get("account") is not None}
     mentioned_ids = sorted({m for s in cards for m in s.get("mentions", [])})
     media_ids = sorted({m for s in cards for m in s.get("media", [])})
-    poll_authors = {s["id"]: s["author"] for s in cards if s.get("poll") is not None}
+    poll_ids = [s["id"] for s in cards if s.get("poll") is not None]
     follow_counts, mentioned, media, polls = await asyncio.gather(
         asyncio.gather(*(client.query(RELATIONSHIPS, "counts", author) for author in authors)),
         client.query(CORE, "accounts_here", mentioned_ids) if mentioned_ids else _nothing(),
         client.query(CORE, "media", viewer, media_ids) if media_ids else _nothing(),
-        asyncio.gather(*(poll(request, viewer, poll_id, author) for poll_id, author in poll_authors.items())),
+        asyncio.gather(*(poll(request, viewer, poll_id) for poll_id in poll_ids)),
     )
     return StatusParts(
         accounts={
@@ -110,16 +110,10 @@ async def status_parts(request: HasApp, viewer: int | None, hydrated: list[dict[
     )
 
 
-async def poll(request: HasApp, viewer: int | None, poll_id: int, author: int) -> dict[str, Any] | None:
-    """Return core's poll as `viewer` sees it; totals a poll hides stay hidden from its author too, as Mastodon's."""
-    client = request.app[CLIENT]
-    found: dict[str, Any] | None = await client.query(CORE, "poll", viewer, poll_id)
-    if found is None or viewer != author or found["expired"]:
-        return found
-    stored = await client.pstate(CORE, "$$polls").get(poll_id)  # core shows the author the totals
-    if stored is None or not stored["hide_totals"]:
-        return found
-    return {**found, "options": [{**option, "votes_count": None} for option in found["options"]]}
+async def poll(request: HasApp, viewer: int | None, poll_id: int) -> dict[str, Any] | None:
+    """Return core's poll as `viewer` sees it (core hides the totals a poll hides, from its author too)."""
+    found: dict[str, Any] | None = await request.app[CLIENT].query(CORE, "poll", viewer, poll_id)
+    return found
 
 
 async def media(request: HasApp, viewer: int | None, media_ids: list[int]) -> dict[int, Entity]:

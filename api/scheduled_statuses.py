@@ -37,9 +37,10 @@ async def index(request: web.Request) -> web.Response:
     """GET /api/v1/scheduled_statuses: the caller's scheduled statuses, newest id first."""
     author = await require_user(request, "read:statuses")
     page = page_params(await read_params(request))
-    entries = await request.app[CLIENT].query(CORE, "scheduled_statuses", author, page.max_id, page.limit)
-    low = max(page.since_id or 0, page.min_id or 0)
-    return await paged(request, await rendered(request, author, [e for e in entries if e["id"] > low]))
+    entries = await request.app[CLIENT].query(
+        CORE, "scheduled_statuses", author, page.max_id, page.limit, page.since_id, page.min_id
+    )
+    return await paged(request, await rendered(request, author, entries))
 
 
 async def show(request: web.Request) -> web.Response:

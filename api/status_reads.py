@@ -85,9 +85,9 @@ async def reblogged_by(request: web.Request) -> web.Response:
     status_id = await visible_status(request)
     params = await read_params(request)
     page, limit = page_params(params), params.integer("limit", DEFAULT_ACCOUNTS, 1, MAX_ACCOUNTS)
-    rows = await request.app[CLIENT].query(CORE, "reblogged_by", status_id, page.max_id, limit)
-    low = max(page.since_id or 0, page.min_id or 0)
-    rows = [row for row in rows if row[0] > low]
+    rows = await request.app[CLIENT].query(
+        CORE, "reblogged_by", status_id, page.max_id, limit, page.since_id, page.min_id
+    )
     return cursor_page(request, await render.accounts(request, [a for _, a in rows]), [c for c, _ in rows])
 
 
@@ -96,8 +96,9 @@ async def favourited_by(request: web.Request) -> web.Response:
     status_id = await visible_status(request)
     params = await read_params(request)
     page, limit = page_params(params), params.integer("limit", DEFAULT_ACCOUNTS, 1, MAX_ACCOUNTS)
-    since = page.since_id if page.min_id is None else page.min_id
-    rows = await request.app[CLIENT].query(CORE, "favourited_by", status_id, page.max_id, limit, since)
+    rows = await request.app[CLIENT].query(
+        CORE, "favourited_by", status_id, page.max_id, limit, page.since_id, page.min_id
+    )
     return cursor_page(request, await render.accounts(request, [a for _, a in rows]), [c for c, _ in rows])
 
 

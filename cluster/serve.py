@@ -43,18 +43,18 @@ DEMO_POSTS = (("alice", "Hello from Tusk!"), ("bob", "First post on an event-sou
 def mastodon_modules() -> list[Module]:
     """Every Mastodon module in dependency order: Relationships, Core (mirrors it), then those mirroring both.
 
-    Global timelines, trends and search mirror core's depots. Core now declares `*interactions`, but
-    trends' and search's consumers of it (favourites for trending statuses, favourited statuses in
-    search) have no tests yet, so `interactions` stays False until they do. `tusk worker` hosts the same
-    list, and a `WorkerClient` of them must be built from it too (same partitioners and routes).
+    Notifications, global timelines, trends and search mirror core's depots; trends and search consume its
+    `*interactions` too (favourites for trending statuses, favourited and bookmarked statuses in search).
+    `tusk worker` hosts the same list, and a `WorkerClient` of them must be built from it too (same
+    partitioners and routes).
     """
     return [
         Relationships(),
         Core(),
         Notifications(),
         GlobalTimelines(),
-        Trends(interactions=False),
-        Search(interactions=False),
+        Trends(interactions=True),
+        Search(interactions=True),
         Auth(),
         Moderation(),
     ]

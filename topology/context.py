@@ -8,17 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pstates.errors import TuskError
+
+RejectionKind = Literal["invalid", "not_found", "forbidden", "limit", "duplicate"]
+REJECTION_KINDS: tuple[RejectionKind, ...] = get_args(RejectionKind)
 
 
 class RecordRejected(TuskError):
     """Raised by a stream handler to refuse a record deterministically (e.g. "username taken").
 
     The record is not retried and none of its writes are kept; an appender waiting with `Ack.PROCESSED`
-    gets this exception back.
+    gets this exception back. `kind` says why, for machines (the API maps it to a status code; the
+    message is for people): "invalid" (the default: a malformed or disallowed value), "not_found" (what
+    the record names does not exist, or is not visible to the actor), "forbidden" (it exists, but policy
+    refuses the action), "limit" (a count would go over its limit), "duplicate" (taken, or done already).
     """
+
+    def __init__(self, message: str, kind: RejectionKind = "invalid") -> None:
+        if kind not in REJECTION_KINDS:
+            raise ValueError(f"a rejection kind is one of {list(REJECTION_KINDS)}, got {kind!r}")
+        super().__init__(message)
+        self.kind: RejectionKind = kind
 
 
 class StepNotFoundError(TuskError, KeyError):

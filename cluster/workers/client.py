@@ -189,7 +189,7 @@ class WorkerClient(ClusterClient):
             if response.status == NOT_OWNER:
                 raise _Refused
             if response.status == REJECTED:
-                raise RecordRejected(reply["error"])
+                raise RecordRejected(reply["error"], reply.get("kind", "invalid"))
             if response.status == FAILED:
                 raise RecordFailedError(reply["error"])
             if response.status == BAD_REQUEST:

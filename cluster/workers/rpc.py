@@ -130,7 +130,7 @@ def answering(handler: Callable[[dict[str, Any]], Awaitable[object]]) -> Any:
         except NotOwnedError as exc:
             return reply({"error": str(exc)}, NOT_OWNER)
         except RecordRejected as exc:
-            return reply({"error": str(exc)}, REJECTED)
+            return reply({"error": str(exc), "kind": exc.kind}, REJECTED)
         except RecordFailedError as exc:
             return reply({"error": str(exc)}, FAILED)
         except (TuskError, KeyError, ValueError, TypeError, AttributeError) as exc:

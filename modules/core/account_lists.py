@@ -23,6 +23,7 @@ from topology.module import StreamTopologySpec
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 40
+MAX_ACCOUNTS_PAGE = 80  # who favourited / boosted a status: Mastodon's account lists go to 80
 CLOCK = "$$interaction_id_clock"
 
 
@@ -84,16 +85,37 @@ class AccountList:
 
 
 def entry_page(
-    view: Any, key: int, max_id: int | None, since_id: int | None, min_id: int | None, limit: int
+    view: Any,
+    key: int,
+    max_id: int | None,
+    since_id: int | None,
+    min_id: int | None,
+    limit: int,
+    most: int = MAX_PAGE,
 ) -> list[list[int]]:
-    """Return `[entry, value]` of the sorted map at `key`: below `max_id`, above `since_id` / `min_id`.
-
-    `min_id` returns the page just above it (oldest first, then reversed), `since_id` the newest page.
-    """
-    limit = max(1, min(int(limit), MAX_PAGE))
-    if min_id is not None:
-        rows = view.range(key, min_id + 1, max_id, limit=limit)[::-1]
-    else:
-        low = None if since_id is None else since_id + 1
-        rows = view.range(key, low, max_id, reverse=True, limit=limit)
+    """Return `[entry, value]` of the sorted map at `key`: below `max_id`, above `since_id` / `min_id`."""
+    rows = page_rows(view, key, max_id, since_id, min_id, limit, most)
     return [[int(entry), int(value)] for entry, value in rows]
+
+
+def page_rows(
+    view: Any,
+    key: object,
+    max_id: int | None,
+    since_id: int | None,
+    min_id: int | None,
+    limit: int,
+    most: int = MAX_PAGE,
+) -> list[tuple[Any, Any]]:
+    """Return `(entry, value)` rows of the sorted map at `key`, newest first, bounded like Mastodon's pages.
+
+    Every bound is exclusive. `min_id` returns the page just above it (read oldest first, then reversed),
+    `since_id` the newest page above it; `limit` is clamped to 1..`most`.
+    """
+    limit = max(1, min(int(limit), most))
+    if min_id is not None:
+        rows: list[tuple[Any, Any]] = view.range(key, min_id + 1, max_id, limit=limit)[::-1]
+        return rows
+    low = None if since_id is None else since_id + 1
+    newest: list[tuple[Any, Any]] = view.range(key, low, max_id, reverse=True, limit=limit)
+    return newest

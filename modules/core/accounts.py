@@ -47,7 +47,7 @@ def register(ctx: StreamContext, record: Record, limits: Limits) -> int:
         return int(existing)
     by_username = ctx.pstate("$$account_by_username")
     if by_username.contains(username.lower()):
-        raise RecordRejected("username taken")
+        raise RecordRejected("username taken", "duplicate")
     account_id = issue_id(ctx, "accounts")
     by_uuid.put(uuid, account_id)
     by_username.put(username.lower(), {"id": account_id, "uuid": uuid})
@@ -62,7 +62,7 @@ def update(ctx: StreamContext, record: Record, limits: Limits) -> int:
     accounts = ctx.pstate("$$accounts")
     account = accounts.get(account_id)
     if account is None:
-        raise RecordRejected(f"unknown account {account_id}")
+        raise RecordRejected(f"unknown account {account_id}", "not_found")
     accounts.put(account_id, {**account, **check_profile(record, limits)})
     return account_id
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from modules.core.account_lists import MAX_ACCOUNTS_PAGE, entry_page
 from modules.core.accounts import issue_id
 from modules.core.delivery import Delivery, delivery_of
 from modules.core.records import Record, check_id
@@ -37,7 +38,6 @@ from pstates.schema import Map, SortedMap
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
 from topology.module import StreamTopologySpec
 
-MAX_PAGE = 80
 REBLOG_FALLOFF = 40  # Mastodon's FeedManager: a boost of something this close in the feed is not added
 
 
@@ -71,14 +71,14 @@ def reblog(ctx: StreamContext, account: int, status_id: int, visibility: object)
         return int(existing)
     original = ctx.query("core", "status", status_id)
     if original is None:
-        raise RecordRejected(f"unknown status {status_id}")
+        raise RecordRejected(f"unknown status {status_id}", "not_found")
     if original.get("reblog_of") is not None:  # Mastodon boosts the original of a boost
         return reblog(ctx, account, int(original["reblog_of"]), visibility)
     if not ctx.pstate("$$accounts").contains(account):  # the account lives on this task
-        raise RecordRejected(f"unknown account {account}")
-    reason = refusal("reblog", original, account, relation(ctx, account, original["author"], ctx.time_ms))
-    if reason is not None:
-        raise RecordRejected(reason)
+        raise RecordRejected(f"unknown account {account}", "not_found")
+    refused = refusal("reblog", original, account, relation(ctx, account, original["author"], ctx.time_ms))
+    if refused is not None:
+        raise refused
     boost = new_boost(ctx, account, original, str(visibility))
     delivery = delivery_of(boost, None)
     ctx.pstate("$$boost_of").put(account, status_id, boost["id"])
@@ -192,8 +192,13 @@ def without_repeated_boosts(
 # -- queries -------------------------------------------------------------------------------------------
 
 
-def reblogged_by(ctx: ReadContext, status_id: int, max_id: int | None = None, limit: int = 40) -> list[list[int]]:
-    """Return `[boost id, booster]` of `status_id`'s boosts below `max_id`, newest first (routed by status)."""
-    limit = max(1, min(int(limit), MAX_PAGE))
-    rows = ctx.pstate("$$reblogged_by").range(status_id, None, max_id, reverse=True, limit=limit)
-    return [[int(boost_id), int(booster)] for boost_id, booster in rows]
+def reblogged_by(
+    ctx: ReadContext,
+    status_id: int,
+    max_id: int | None = None,
+    limit: int = 40,
+    since_id: int | None = None,
+    min_id: int | None = None,
+) -> list[list[int]]:
+    """Return `[boost id, booster]` of `status_id`'s boosts between the bounds, newest first (routed by status)."""
+    return entry_page(ctx.pstate("$$reblogged_by"), status_id, max_id, since_id, min_id, limit, MAX_ACCOUNTS_PAGE)

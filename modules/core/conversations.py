@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modules.core.account_lists import page_rows
 from modules.core.records import Record, check_id
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
 
@@ -57,7 +58,7 @@ def on_conversations(ctx: StreamContext, record: Record) -> int:
     conversation = check_id(record.get("conversation"), "conversation")
     entry = ctx.pstate("$$direct_conversations").get(account, conversation)
     if entry is None:
-        raise RecordRejected(f"account {account} has no conversation {conversation}")
+        raise RecordRejected(f"account {account} has no conversation {conversation}", "not_found")
     op = record.get("op")
     if op == "read":
         ctx.pstate("$$direct_conversations").put(account, conversation, {**entry, "unread": False})
@@ -101,9 +102,16 @@ def remove_from_conversation(ctx: TopologyContext, change: dict[str, Any]) -> No
         _drop(ctx, account, entry)
 
 
-def direct_conversations(ctx: ReadContext, account: int, max_id: int | None = None, limit: int = 20) -> list[Entry]:
-    """Return `account`'s conversations whose last status is below `max_id`, most recent first."""
-    recent = ctx.pstate("$$direct_recent").range(account, None, max_id, reverse=True, limit=max(1, min(limit, 40)))
+def direct_conversations(
+    ctx: ReadContext,
+    account: int,
+    max_id: int | None = None,
+    limit: int = 20,
+    since_id: int | None = None,
+    min_id: int | None = None,
+) -> list[Entry]:
+    """Return `account`'s conversations whose last status is between the bounds, most recent first."""
+    recent = page_rows(ctx.pstate("$$direct_recent"), account, max_id, since_id, min_id, limit)
     found = [ctx.pstate("$$direct_conversations").get(account, conversation) for _, conversation in recent]
     return [entry for entry in found if entry is not None]
 

@@ -47,11 +47,11 @@ def edit(ctx: StreamContext, record: Record, limits: Limits) -> int:
         raise RecordRejected(f"language must be a language code or None, got {language!r}")
     delivery = ctx.pstate("$$author_statuses").get(author, status_id)
     if delivery is None:  # not theirs, or deleted
-        raise RecordRejected(f"account {author} has no status {status_id}")
+        raise RecordRejected(f"account {author} has no status {status_id}", "not_found")
     done = ctx.pstate("$$edit_by_uuid").get(author, uuid)
     if done is not None:
         if done != status_id:
-            raise RecordRejected(f"edit uuid {uuid!r} was used for status {done}")
+            raise RecordRejected(f"edit uuid {uuid!r} was used for status {done}", "duplicate")
         return status_id
     poll = polls.check_poll(record.get("poll"), limits)
     media.check_attachable(ctx, author, content["media"], status_id)

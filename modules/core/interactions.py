@@ -4,8 +4,12 @@
     *bookmarks           {"op": "bookmark" | "unbookmark", "account", "status"}
     *pins                {"op": "pin" | "unpin", "account", "status"}
     *conversation_mutes  {"op": "mute" | "unmute", "account", "status"}      every one partitioned by account
-    *interactions        internal, appended on the status' task once per effective change:
-                         {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite"}
+    *interactions        internal, appended once per effective change: favourites on the status' task,
+                         {"op": "favourited", "account", "status", "author", "favourite", "visibility",
+                          "text", "mentions"}, {"op": "unfavourited", "account", "status", "author",
+                          "favourite"}; bookmarks on the account's task, {"op": "bookmarked", "account",
+                          "status", "author", "bookmark", "visibility", "text", "mentions"},
+                         {"op": "unbookmarked", "account", "status", "bookmark"}
                          (boosts add {"op": "reblogged" | "unreblogged", ..., "boost"}, see `boosts`)
 
     $$favourite_ids / $$account_favourites    the account's favourites (`account_lists`)
@@ -20,7 +24,10 @@ Every record starts on the account's task, where its list decides idempotency: a
 the status listed and does nothing, so it neither hops nor emits. A favourite then hops to the status'
 task, which adds the account to `$$favourited_by` and emits `favourited` only if the entry is new there
 (an at-least-once repeat of the hop emits nothing). Events carry the favourite id so a consumer can also
-drop a repeat a crash let through (the engine may re-append a record of a retried round).
+drop a repeat a crash let through (the engine may re-append a record of a retried round). `favourited` and
+`bookmarked` carry what the status was when it was acted on (visibility, text, mentions): trends counts
+public favourites, search indexes the words for the account, and neither has to read core again (a
+replay then rebuilds the same indexes whatever became of the status since).
 
 Rules: favouriting and bookmarking need the status to be visible to the account (`visibility.refusal`);
 a boost stands for its original. Pins (Mastodon's StatusPinValidator): own statuses only, not boosts, not
@@ -33,7 +40,7 @@ from __future__ import annotations
 from typing import Any
 
 from depots.declaration import hash_by, internal
-from modules.core.account_lists import AccountList, entry_page
+from modules.core.account_lists import MAX_ACCOUNTS_PAGE, AccountList, entry_page
 from modules.core.records import Record, check_id
 from modules.core.status_effects import thread_root
 from modules.core.visibility import refusal, relation
@@ -92,9 +99,19 @@ def on_favourites(ctx: StreamContext, record: Record) -> int:
     status = visible_original(ctx, account, status_id, "favourite")
     entry = FAVOURITES.add(ctx, account, status["id"])
     if entry is not None:
-        target = {"status": status["id"], "account": account, "favourite": entry, "author": status["author"]}
+        target = {"status": status["id"], "account": account, "favourite": entry, **acted_on(status)}
         ctx.hop(status["id"], "favourite_target", target)
     return int(status["id"])
+
+
+def acted_on(status: dict[str, Any]) -> dict[str, Any]:
+    """Return what a `favourited` or `bookmarked` event says of its status (for trends and search)."""
+    return {
+        "author": status["author"],
+        "visibility": status["visibility"],
+        "text": status.get("text", ""),
+        "mentions": list(status.get("mentions") or []),
+    }
 
 
 def unfavourite(ctx: StreamContext, account: int, status_id: int) -> int:
@@ -130,11 +147,19 @@ def on_bookmarks(ctx: StreamContext, record: Record) -> int:
     op, account, status_id = parse(ctx, record, ("bookmark", "unbookmark"))
     if op == "unbookmark":
         status_id = listed_id(ctx, BOOKMARKS, account, status_id)
-        BOOKMARKS.remove(ctx, account, status_id)
+        entry = BOOKMARKS.remove(ctx, account, status_id)
+        if entry is not None:
+            ctx.append(
+                "*interactions", {"op": "unbookmarked", "account": account, "status": status_id, "bookmark": entry}
+            )
         return status_id
     if BOOKMARKS.entry_of(ctx, account, status_id) is None:
-        status_id = int(visible_original(ctx, account, status_id, "bookmark")["id"])
-        BOOKMARKS.add(ctx, account, status_id)
+        status = visible_original(ctx, account, status_id, "bookmark")
+        status_id = int(status["id"])
+        entry = BOOKMARKS.add(ctx, account, status_id)
+        if entry is not None:
+            event = {"op": "bookmarked", "account": account, "status": status_id, "bookmark": entry}
+            ctx.append("*interactions", {**event, **acted_on(status)})
     return status_id
 
 
@@ -154,19 +179,19 @@ def check_pinnable(ctx: StreamContext, account: int, status_id: int) -> None:
     delivery = ctx.pstate("$$author_statuses").get(account, status_id)  # the account's own statuses are here
     if delivery is None:
         if ctx.query("core", "status", status_id) is None:
-            raise RecordRejected(f"unknown status {status_id}")
-        raise RecordRejected(f"Validation failed: {PIN_ERRORS['ownership']}")
+            raise RecordRejected(f"unknown status {status_id}", "not_found")
+        raise RecordRejected(PIN_ERRORS["ownership"])
     if delivery.get("reblog_of") is not None:
-        raise RecordRejected(f"Validation failed: {PIN_ERRORS['reblog']}")
+        raise RecordRejected(PIN_ERRORS["reblog"])
     if delivery["visibility"] == "direct":
-        raise RecordRejected(f"Validation failed: {PIN_ERRORS['direct']}")
+        raise RecordRejected(PIN_ERRORS["direct"])
     if PINS.size(ctx, account) >= PIN_LIMIT:
         authored = ctx.pstate("$$author_statuses")
         for _, pinned_id in PINS.newest(ctx, account):
             if not authored.contains(account, pinned_id):
                 PINS.remove(ctx, account, pinned_id)
         if PINS.size(ctx, account) >= PIN_LIMIT:
-            raise RecordRejected(f"Validation failed: {PIN_ERRORS['limit']}")
+            raise RecordRejected(PIN_ERRORS["limit"], "limit")
 
 
 def on_conversation_mutes(ctx: StreamContext, record: Record) -> int:
@@ -192,7 +217,7 @@ def parse(ctx: StreamContext, record: Record, ops: tuple[str, str]) -> tuple[str
     account = check_id(record.get("account"), "account")
     status_id = check_id(record.get("status"), "status")
     if not ctx.pstate("$$accounts").contains(account):  # the account lives on this task
-        raise RecordRejected(f"unknown account {account}")
+        raise RecordRejected(f"unknown account {account}", "not_found")
     return str(op), account, status_id
 
 
@@ -200,10 +225,10 @@ def visible_status(ctx: StreamContext, account: int, status_id: int, action: str
     """Return the live status `status_id` if `account` may `action` it, else reject."""
     status: dict[str, Any] | None = ctx.query("core", "status", status_id)
     if status is None:
-        raise RecordRejected(f"unknown status {status_id}")
-    reason = refusal(action, status, account, relation(ctx, account, status["author"], ctx.time_ms))
-    if reason is not None:
-        raise RecordRejected(reason)
+        raise RecordRejected(f"unknown status {status_id}", "not_found")
+    refused = refusal(action, status, account, relation(ctx, account, status["author"], ctx.time_ms))
+    if refused is not None:
+        raise refused
     return status
 
 
@@ -244,10 +269,15 @@ def pinned(ctx: ReadContext, account: int) -> list[int]:
 
 
 def favourited_by(
-    ctx: ReadContext, status_id: int, max_id: int | None = None, limit: int = 40, since_id: int | None = None
+    ctx: ReadContext,
+    status_id: int,
+    max_id: int | None = None,
+    limit: int = 40,
+    since_id: int | None = None,
+    min_id: int | None = None,
 ) -> list[list[int]]:
     """Return `[favourite id, account]` of who favourited `status_id`, newest first (routed by status)."""
-    return entry_page(ctx.pstate("$$favourited_by"), status_id, max_id, since_id, None, limit)
+    return entry_page(ctx.pstate("$$favourited_by"), status_id, max_id, since_id, min_id, limit, MAX_ACCOUNTS_PAGE)
 
 
 def muted_conversation(ctx: ReadContext, account: int, status_id: int, thread: int | None = None) -> bool:

@@ -47,7 +47,7 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
         return int(existing)
     fields = check_metadata(record, limits)
     if not ctx.pstate("$$accounts").contains(account):  # the account lives on this task
-        raise RecordRejected(f"unknown account {account}")
+        raise RecordRejected(f"unknown account {account}", "not_found")
     media_id = issue_id(ctx, "media", "$$status_id_clock")
     ctx.pstate("$$media_by_uuid").put(account, uuid, media_id)
     ctx.pstate("$$account_media").put(account, media_id, None)
@@ -62,7 +62,7 @@ def update(ctx: StreamContext, record: Record, limits: Limits) -> int:
     media_id = check_id(record.get("id"), "id")
     owned = ctx.pstate("$$account_media")
     if not owned.contains(account, media_id):
-        raise RecordRejected(f"account {account} has no media {media_id}")
+        raise RecordRejected(f"account {account} has no media {media_id}", "not_found")
     if owned.get(account, media_id) is not None:
         raise RecordRejected(f"media {media_id} is attached to a status and cannot change")
     changes: Record = {}
@@ -115,7 +115,7 @@ def check_attachable(ctx: StreamContext, author: int, media_ids: list[int], stat
     owned = ctx.pstate("$$account_media")
     for media_id in media_ids:
         if not owned.contains(author, media_id):
-            raise RecordRejected(f"account {author} has no media {media_id}")
+            raise RecordRejected(f"account {author} has no media {media_id}")  # 422 in Mastodon, not 404
         attached = owned.get(author, media_id)
         if attached is not None and attached != status_id:
             raise RecordRejected(f"media {media_id} is already attached to status {attached}")

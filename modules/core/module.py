@@ -8,8 +8,9 @@
                *poll_votes         vote, by poll (its status id)
                *conversations      direct conversations: read / remove, by account
                *statuses_with_id   internal: created / updated / deleted statuses, appended on the author's task
-               *interactions       internal: favourited / unfavourited / reblogged / unreblogged events,
-                                   appended on the status' task (notifications consume it)
+               *interactions       internal: favourited / unfavourited / reblogged / unreblogged events on
+                                   the status' task, bookmarked / unbookmarked on the account's
+                                   (notifications, trends and search consume it)
                *poll_events        internal: poll_expired, appended on the poll's task
                *fanout_tick        tick depot: keeps throttled fanouts moving
                *content_tick       tick depot (every `content_tick_ms`): scheduled publication, poll expiry
@@ -19,7 +20,8 @@
                                    boosts: $$boost_of, $$reblogged_by; status_effects: $$counted_replies,
                                    $$author_direct_statuses (steps add_reblog, remove_reblog, drop_boost,
                                    count_reply);
-                                   $$replies (threads), $$edit_by_uuid, $$status_state, $$status_edits (edits),
+                                   $$replies, $$created_threads (threads), $$edit_by_uuid, $$status_state,
+                                   $$status_edits (edits),
                                    $$media, $$media_by_uuid, $$account_media (media), $$polls, $$poll_votes,
                                    $$poll_expiry (polls), $$scheduled, $$scheduled_by_uuid, $$scheduled_due
                                    (scheduled); sources *statuses, *media, *poll_votes, *content_tick
@@ -168,6 +170,7 @@ class Core(Module):
         topology.pstate("$$author_statuses", Map(int, SortedMap(int, dict)))
         topology.pstate("$$status_id_clock", Map((str, int), int))
         topology.pstate("$$replies", Map(int, SortedSet(int)))
+        topology.pstate("$$created_threads", Map((str, int), SortedMap(int, list)))
         topology.pstate("$$counted_replies", Map(int, SortedSet(int)))
         topology.pstate("$$author_direct_statuses", Map(int, SortedSet(int)))
         topology.pstate("$$edit_by_uuid", Map(int, SortedMap(str, int)))

@@ -119,7 +119,7 @@ def vote(ctx: StreamContext, record: Record) -> int:
     if set(choices) <= set(mine):
         return poll_id  # a retry of a vote already counted
     if mine and (not poll["multiple"] or set(choices) & set(mine)):
-        raise RecordRejected("you have already voted on this poll")
+        raise RecordRejected("you have already voted on this poll", "duplicate")
     counts = list(poll["votes"])
     for choice in choices:
         counts[choice] += 1
@@ -144,13 +144,17 @@ def expire_due(ctx: StreamContext, now_ms: int) -> None:
 
 
 def poll(ctx: QueryContext, viewer: int | None, poll_id: int) -> dict[str, Any] | None:
-    """Return the poll of status `poll_id` as `viewer` sees it (routed by poll), or None."""
+    """Return the poll of status `poll_id` as `viewer` sees it (routed by poll), or None.
+
+    A poll that hides its totals shows no option counts to anyone, its author and voters included, until
+    it ends (Mastodon's `Poll#show_totals_now?`); `votes_count` and `voters_count` are always shown.
+    """
     found = ctx.pstate("$$polls").get(poll_id)
     if found is None:
         return None
     expired = ctx.now_ms() >= found["expires_at"]
     own = ctx.pstate("$$poll_votes").get(poll_id, viewer) if viewer is not None else None
-    hidden = found["hide_totals"] and not expired and viewer != found["author"]
+    hidden = found["hide_totals"] and not expired  # Mastodon's show_totals_now?: for everyone, author included
     return {
         "id": poll_id,
         "expires_at": found["expires_at"],
@@ -171,9 +175,9 @@ def _votable_poll(ctx: StreamContext, account: int, poll_id: int) -> Record:
     found: Record | None = ctx.pstate("$$polls").get(poll_id)
     status = ctx.pstate("$$statuses").get(poll_id)
     if found is None or not is_live(status) or not can_see(ctx, account, status):
-        raise RecordRejected(f"unknown poll {poll_id}")
+        raise RecordRejected(f"unknown poll {poll_id}", "not_found")
     if not ctx.pstate("$$accounts", module="core").contains(account):
-        raise RecordRejected(f"unknown account {account}")
+        raise RecordRejected(f"unknown account {account}", "not_found")
     if ctx.time_ms >= found["expires_at"]:
         raise RecordRejected("the poll has already ended")
     return found

@@ -31,10 +31,12 @@
                        {"op": "create", "status": Delivery, "text": str, "conversation": id}
                        | {"op": "update", "id", "author", "status": Delivery, "text"}  (after an edit)
                        | {"op": "delete", "id", "author", "visibility"}
-    *interactions      internal, appended on the status' task once per effective change:
-                       {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite"}
+    *interactions      internal, appended once per effective change (interactions.py has the fields):
+                       {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite", ...}
                        {"op": "reblogged" | "unreblogged", "account", "status", "author", "boost"}
-                       ("account" acted on "status" by "author"; "favourite" / "boost": the new row's id)
+                       {"op": "bookmarked" | "unbookmarked", "account", "status", "bookmark", ...}
+                       ("account" acted on "status" by "author"; "favourite" / "boost" / "bookmark": the
+                       row's id); bookmarks on the account's task, the others on the status' task
     *poll_events       internal, on the poll's task: {"op": "poll_expired", "status", "author", "voters": [id]}
 
 A `Delivery` is what fanout and the home-timeline rebuild need to decide who sees a status, and is also the

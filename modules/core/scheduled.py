@@ -24,6 +24,7 @@ import contextlib
 from typing import Any
 
 from modules.core import media, polls
+from modules.core.account_lists import page_rows
 from modules.core.accounts import issue_id
 from modules.core.ids import task_key
 from modules.core.records import Limits, Record, check_id, check_status, check_uuid
@@ -43,7 +44,7 @@ def schedule(ctx: StreamContext, record: Record, limits: Limits) -> int:
     params = check_params(ctx, author, record.get("params"), limits)
     at = check_time(ctx, author, record.get("scheduled_at"), None, limits)
     if not ctx.pstate("$$accounts").contains(author):
-        raise RecordRejected(f"unknown account {author}")
+        raise RecordRejected(f"unknown account {author}", "not_found")
     scheduled_id = issue_id(ctx, "scheduled", "$$status_id_clock")
     entry = {"id": scheduled_id, "author": author, "uuid": uuid, "scheduled_at": at, "params": params}
     ctx.pstate("$$scheduled_by_uuid").put(author, uuid, scheduled_id)
@@ -104,19 +105,23 @@ def check_time(ctx: StreamContext, author: int, value: object, moving: int | Non
         raise RecordRejected(f"scheduled_at must be more than {limits.schedule_min_ahead_ms // 60_000} minutes ahead")
     entries = [e for _, e in ctx.pstate("$$scheduled").range(author) if e["id"] != moving]
     if moving is None and len(entries) >= limits.scheduled_total:
-        raise RecordRejected(f"at most {limits.scheduled_total} statuses can be scheduled")
+        raise RecordRejected(f"at most {limits.scheduled_total} statuses can be scheduled", "limit")
     same_day = [e for e in entries if e["scheduled_at"] // DAY_MS == value // DAY_MS]
     if len(same_day) >= limits.scheduled_daily:
-        raise RecordRejected(f"at most {limits.scheduled_daily} statuses can be scheduled for one day")
+        raise RecordRejected(f"at most {limits.scheduled_daily} statuses can be scheduled for one day", "limit")
     return value
 
 
 def scheduled_statuses(
-    ctx: ReadContext, author: int, max_id: int | None = None, limit: int = 20
+    ctx: ReadContext,
+    author: int,
+    max_id: int | None = None,
+    limit: int = 20,
+    since_id: int | None = None,
+    min_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Return `author`'s scheduled statuses below `max_id`, newest id first (routed by author)."""
-    rows = ctx.pstate("$$scheduled").range(author, None, max_id, reverse=True, limit=max(1, min(limit, 40)))
-    return [entry for _, entry in rows]
+    """Return `author`'s scheduled statuses between the id bounds, newest id first (routed by author)."""
+    return [entry for _, entry in page_rows(ctx.pstate("$$scheduled"), author, max_id, since_id, min_id, limit)]
 
 
 def scheduled_status(ctx: ReadContext, author: int, scheduled_id: int) -> dict[str, Any] | None:
@@ -130,7 +135,7 @@ def _entry(ctx: StreamContext, record: Record) -> tuple[int, Record]:
     scheduled_id = check_id(record.get("id"), "id")
     entry = ctx.pstate("$$scheduled").get(author, scheduled_id)
     if entry is None:
-        raise RecordRejected(f"account {author} has no scheduled status {scheduled_id}")
+        raise RecordRejected(f"account {author} has no scheduled status {scheduled_id}", "not_found")
     return author, entry
 
 

@@ -52,7 +52,7 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
     if existing is not None:
         return int(existing)
     if not ctx.pstate("$$accounts").contains(author):  # the author's account lives on this task
-        raise RecordRejected(f"unknown account {author}")
+        raise RecordRejected(f"unknown account {author}", "not_found")
     reply_to, conversation = threads.parent_of(ctx, fields["in_reply_to"])
     poll = polls.check_poll(record.get("poll"), limits)
     media.check_attachable(ctx, author, fields["media"], None)
@@ -69,6 +69,7 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
     }
     delivery = delivery_of(status, reply_to)
     ctx.pstate("$$status_by_uuid").put(author, uuid, status_id)
+    threads.note_created(ctx, status)
     ctx.pstate("$$author_statuses").put(author, status_id, delivery)
     on_created(ctx, delivery)
     ctx.hop(status_id, "store_status", status)
@@ -83,7 +84,7 @@ def delete(ctx: StreamContext, record: Record) -> int:
     author = check_id(record.get("author"), "author")
     status_id = check_id(record.get("id"), "id")
     if not remove_status(ctx, author, status_id):
-        raise RecordRejected(f"account {author} has no status {status_id}")
+        raise RecordRejected(f"account {author} has no status {status_id}", "not_found")
     return status_id
 
 

@@ -1,10 +1,13 @@
 """Threads: every status' conversation id, the replies index and Mastodon's context (ancestors, descendants).
 
-    $$replies   parent id -> sorted set of reply ids      on the parent's task (step `store_reply`)
+    $$replies          parent id -> sorted set of reply ids      on the parent's task (step `store_reply`)
+    $$created_threads  ("created", salt) -> status id -> [author, conversation]    on the creating task
 
 A new thread's conversation id is its first status' id; a reply inherits its parent's, so the id is
 decided on the author's task from the parent's committed status and is the same under replay. A reply to
-an unknown or deleted status is refused.
+an unknown or deleted status is refused. A parent created in the same stream group as its reply (a replay,
+or a client that knows the id early) is not committed when the reply is processed: `$$created_threads`, on
+the task that created it, answers then (both records come from one partition, so one task).
 
 `context(viewer, id)` follows Mastodon's `StatusThreadingConcern`: ancestors walk up `in_reply_to` (up to a
 bound) and come oldest first, a deleted ancestor ending the walk; descendants are the reply tree in
@@ -16,12 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from modules.core.ids import task_key
 from modules.core.tombstones import is_live
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
 
 ANCESTORS_LIMIT = 40  # Mastodon's bounds for a signed-out reader; the API may pass 4,096 for a user
 DESCENDANTS_LIMIT = 60
 DESCENDANTS_DEPTH = 20
+CREATED = "created"
 Status = dict[str, Any]
 
 
@@ -30,9 +35,34 @@ def parent_of(ctx: StreamContext, parent_id: int | None) -> tuple[int | None, in
     if parent_id is None:
         return None, None
     parent = ctx.query("core", "status", parent_id)
-    if parent is None:
-        raise RecordRejected(f"unknown status {parent_id}")
-    return int(parent["author"]), int(parent.get("conversation") or parent_id)
+    if parent is not None:
+        return int(parent["author"]), int(parent.get("conversation") or parent_id)
+    created = created_here(ctx, parent_id)  # a parent created in this very group is not committed yet
+    if created is None:
+        raise RecordRejected(f"unknown status {parent_id}", "not_found")
+    return created
+
+
+def note_created(ctx: StreamContext, status: Status) -> None:
+    """Remember a new status' author and conversation on the task that created it (see `created_here`)."""
+    key = task_key(CREATED, ctx.task, ctx.tasks, ctx.task_of)
+    ctx.pstate("$$created_threads").put(key, status["id"], [status["author"], status["conversation"]])
+
+
+def created_here(ctx: StreamContext, status_id: int) -> tuple[int, int] | None:
+    """Return (author, conversation) of a live status this task created, this group's creates included.
+
+    Reads see this group's writes only on this task: the status itself is written on its id's task by a
+    hop, uncommitted until the group commits, but its author's records (and a reply in the same group)
+    are processed here.
+    """
+    found = ctx.pstate("$$created_threads").get(task_key(CREATED, ctx.task, ctx.tasks, ctx.task_of), status_id)
+    if found is None:
+        return None
+    author, conversation = int(found[0]), int(found[1])
+    if not ctx.pstate("$$author_statuses").contains(author, status_id):  # deleted since
+        return None
+    return author, conversation
 
 
 def link_reply(ctx: TopologyContext, status: Status) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.relationships.records import mute_active
-from topology.context import ReadContext
+from topology.context import ReadContext, RecordRejected
 
 OPEN_VISIBILITIES = ("public", "unlisted")
 BOOSTABLE_VISIBILITIES = ("public", "unlisted", "private")
@@ -90,15 +90,15 @@ def hidden(status: dict[str, Any], viewer: int | None, rel: Relation) -> bool:
     return not can_see(status, viewer, rel) or rel.blocks or rel.mutes
 
 
-def refusal(action: str, status: dict[str, Any], account: int, rel: Relation) -> str | None:
-    """Return why `account` may not `action` ("favourite", "reblog", "bookmark", ...) `status`, or None."""
-    if not can_see(status, account, rel):
-        return f"status {status['id']} not found"  # Mastodon answers 404: its existence is not revealed
+def refusal(action: str, status: dict[str, Any], account: int, rel: Relation) -> RecordRejected | None:
+    """Return the rejection of `account` doing `action` ("favourite", "reblog", ...) to `status`, or None."""
+    if not can_see(status, account, rel):  # Mastodon answers 404: its existence is not revealed
+        return RecordRejected(f"status {status['id']} not found", "not_found")
     if action in ("favourite", "reblog") and rel.blocks:
-        return f"account {account} blocks the author of status {status['id']}"
+        return RecordRejected(f"account {account} blocks the author of status {status['id']}", "forbidden")
     if action == "reblog":
         if status["visibility"] not in BOOSTABLE_VISIBILITIES:
-            return "direct statuses cannot be boosted"
+            return RecordRejected("direct statuses cannot be boosted", "forbidden")
         if status["visibility"] == "private" and status["author"] != account:
-            return "private statuses can only be boosted by their author"
+            return RecordRejected("private statuses can only be boosted by their author", "forbidden")
     return None

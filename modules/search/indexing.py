@@ -1,6 +1,6 @@
 """The `search` microbatch: accounts, hashtags, per-account status words and the profile directory.
 
-    sources  core's *accounts (register / update), core's *statuses_with_id; core's *interactions if asked
+    sources  core's *accounts (register / update), core's *statuses_with_id (*interactions: interactions.py)
     steps    index_profile  on the account's task: merge the profile, re-index its names, the directory
              index_name     on the task owning a `$$names` key: add or remove it
              index_words    on the task owning an account: the words of a status it may search
@@ -24,8 +24,6 @@ from modules.core.ids import task_key, time_of
 from modules.core.records import Limits, check_profile, check_registration
 from modules.search.tokens import name_key, tokens
 from topology.context import Batch, BatchContext, RecordRejected
-
-INTERACTIONS_INDEXED = ("favourited", "bookmarked")
 
 
 class CoreBehind(RuntimeError):
@@ -73,16 +71,6 @@ def on_statuses(ctx: BatchContext, batch: Batch) -> None:
         if status.get("visibility") in ("public", "unlisted"):
             for tag in status.get("tags", []):
                 ctx.hop(tag, "index_tag", {"tag": tag, "at": time_of(status["id"])})
-
-
-def on_interactions(ctx: BatchContext, batch: Batch) -> None:
-    """Index a favourited or bookmarked status' words for the account that did it."""
-    for record in batch.values:
-        if record.get("op") in INTERACTIONS_INDEXED:
-            status = ctx.query("core", "status", record["status"])
-            if status is not None:
-                payload = {"account": record["account"], "id": status["id"], "words": tokens(status["text"])}
-                ctx.hop(record["account"], "index_words", payload)
 
 
 def index_profile(ctx: BatchContext, change: dict[str, Any]) -> None:

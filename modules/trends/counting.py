@@ -3,17 +3,20 @@
     source   core's *statuses_with_id, on the author's task; optionally core's *interactions (favourites)
     steps    by_author   on the task owning the author: dedupe, account tags, then one hop per use
              count       on the task owning (kind, key): the hour and day buckets, the recent index
+             count_favourite  on the task owning ("status", id): dedupe by favourite id, then count
              tag_status  on the task owning a tag: add to / remove from its hashtag timeline
 
 What counts ("uses"): public and unlisted statuses that are not boosts count for their hashtags (kind
 "tag") and links ("link"), with their author as the account; a boost of a public or unlisted status counts
 for the boosted status (kind "status", key its id), with the booster as the account, and so does a
-favourite from `*interactions` (its "reblogged" events are not counted: boosts already arrive as statuses).
+favourite of a public or unlisted status from `*interactions`, at the favourite's time (its "reblogged"
+events are not counted: boosts already arrive as statuses; unfavourites, like deletes, leave the history).
 Hashtag timelines hold public statuses only (Mastodon's TagFeed). Time is the status id's own
 (`ids.time_of`), so buckets do not depend on when a batch ran.
 
 Core's statuses topology is at-least-once, so a record may arrive twice: `$$status_marks` (author ->
-status id -> what was counted) makes every use count once and tells a delete what to undo (the account's
+status id -> what was counted) makes every use count once, `$$counted_favourites` every favourite, and
+`$$status_marks` tells a delete what to undo (the account's
 per-tag statuses count, the hashtag timelines; bucketed history, like Mastodon's, is never decremented).
 """
 
@@ -43,11 +46,23 @@ def on_statuses(ctx: BatchContext, batch: Batch) -> None:
 
 
 def on_interactions(ctx: BatchContext, batch: Batch) -> None:
-    """Count favourites for trending statuses (core's `*interactions`, when it exists)."""
+    """Count each favourite of a public or unlisted status once for trending statuses (core's `*interactions`)."""
     for record in batch.values:
-        if record.get("op") == "favourited":
-            use = {"kind": "status", "key": str(record["status"]), "account": record["account"]}
-            ctx.hop(("status", use["key"]), "count", {**use, "time_ms": ctx.time_ms})
+        if record.get("op") == "favourited" and record.get("visibility") in COUNTED:
+            key = str(record["status"])
+            # The favourite's own id tells when it happened: a batch's time depends on where the batch ends.
+            use = {"kind": "status", "key": key, "account": record["account"], "time_ms": time_of(record["favourite"])}
+            ctx.hop(("status", key), "count_favourite", {**use, "favourite": record["favourite"]})
+
+
+def count_favourite(ctx: BatchContext, use: dict[str, Any]) -> None:
+    """Count a favourite unless its id was counted already (a re-appended `favourited` event)."""
+    counted = ctx.pstate("$$counted_favourites")
+    key = ("status", use["key"])
+    if counted.contains(key, use["favourite"]):
+        return
+    counted.add(key, use["favourite"])
+    count(ctx, {k: use[k] for k in ("kind", "key", "account", "time_ms")})
 
 
 def by_author(ctx: BatchContext, record: dict[str, Any]) -> None:

@@ -101,3 +101,25 @@ def test_pins_follow_the_validator(tmp_path: Path) -> None:
             assert [s["id"] for s in profile] == ids[4:0:-1]
 
     asyncio.run(scenario())
+
+
+def test_reblogged_by_pages_up_from_min_id_and_since_id(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served(tmp_path) as (client, cluster):
+            alice, *boosters = await sign_up(client, "alice", "bob", "carol", "dave")
+            posted = await ok(await client.post("/api/v1/statuses", json={"status": "boost me"}, headers=alice.auth))
+            path = f"/api/v1/statuses/{posted['id']}"
+            boosts = []
+            for booster in boosters:
+                boosts.append(await ok(await client.post(f"{path}/reblog", headers=booster.auth)))
+                cluster.clock.advance(1_000)
+
+            async def names(query: str) -> list[str]:
+                return [a["username"] for a in await ok(await client.get(f"{path}/reblogged_by?{query}"))]
+
+            assert await names("") == ["dave", "carol", "bob"]
+            assert await names(f"min_id={boosts[0]['id']}&limit=1") == ["carol"]  # the page just above
+            assert await names(f"since_id={boosts[0]['id']}&limit=1") == ["dave"]  # the newest above
+            assert await names(f"max_id={boosts[2]['id']}&since_id={boosts[0]['id']}") == ["carol"]
+
+    asyncio.run(scenario())

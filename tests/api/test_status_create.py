@@ -66,7 +66,7 @@ def test_create_refusals_and_idempotency(tmp_path: Path) -> None:
             for body, status in (
                 ({"status": "  "}, 422),
                 ({"status": "x", "visibility": "secret"}, 422),
-                ({"status": "x", "in_reply_to_id": "999"}, 422),
+                ({"status": "x", "in_reply_to_id": "999"}, 404),  # Mastodon: in_reply_not_found
                 ({"status": "x", "media_ids": ["abc"]}, 422),
                 ({"status": "x", "media_ids": ["12345"]}, 422),  # nobody's media
                 ({"status": "x", "poll": {"options": ["only one"], "expires_in": 600}}, 422),

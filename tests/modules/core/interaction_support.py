@@ -55,3 +55,16 @@ async def card(cluster: InProcessCluster, viewer: int | None, status_id: int) ->
     found = await cards(cluster, viewer, [status_id])
     assert [c["id"] for c in found] == [status_id]
     return found[0]
+
+
+async def append_again(cluster: InProcessCluster, module: str, depot: str, wanted: dict[str, Any]) -> None:
+    """Append a copy of the first record of `depot` that contains `wanted`, as a retried round would."""
+    _, log = cluster.runtime(module).depot(depot)
+    for partition in range(log.partitions):
+        for entry in await log.read(partition, 0, 10_000):
+            record = decode_record(entry.payload)
+            if isinstance(record, dict) and wanted.items() <= record.items():
+                await log.append(partition, entry.payload, cluster.clock.now_ms() + 5).durable
+                await cluster.controls.wait_idle()
+                return
+    raise AssertionError(f"no record with {wanted} in {module}/{depot}")

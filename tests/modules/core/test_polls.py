@@ -46,8 +46,9 @@ def test_votes_counts_and_own_votes(tmp_path: Path, store_kind: str) -> None:
             hidden = await cluster.query(CORE, "poll", carol, many)
             assert [o["votes_count"] for o in hidden["options"]] == [None, None, None]
             assert hidden["own_votes"] == [0, 1, 2] and hidden["votes_count"] == 4 and hidden["voters_count"] == 2
-            shown = await cluster.query(CORE, "poll", alice, many)  # the author sees totals
-            assert [o["votes_count"] for o in shown["options"]] == [1, 1, 2] and shown["voted"] is False
+            own = await cluster.query(CORE, "poll", alice, many)  # hidden from its author too, as in Mastodon
+            assert [o["votes_count"] for o in own["options"]] == [None, None, None] and own["voted"] is False
+            assert own["votes_count"] == 4 and own["voters_count"] == 2
             for choices, message in (([2], "option indexes"), ([], "non-empty")):
                 with pytest.raises(RecordRejected, match=message):
                     await vote(cluster, carol, single, choices)
@@ -55,6 +56,8 @@ def test_votes_counts_and_own_votes(tmp_path: Path, store_kind: str) -> None:
             with pytest.raises(RecordRejected, match="already ended"):
                 await vote(cluster, carol, single, [0])
             assert (await cluster.query(CORE, "poll", None, single))["expired"] is True
+            ended = await cluster.query(CORE, "poll", None, many)  # once it has ended, everyone sees the totals
+            assert [o["votes_count"] for o in ended["options"]] == [1, 1, 2] and ended["expired"] is True
 
     asyncio.run(scenario())
 

@@ -13,6 +13,7 @@ from cluster.client import ClusterClient
 from cluster.testing import FakeClock
 from modules.trends import Trends
 from modules.trends.scoring import DAY_MS, HOUR_MS, TrendOptions
+from tests.modules.core.interaction_support import act
 from tests.modules.core.support import delete, post, register
 from tests.modules.global_timelines.support import dump_pstates, launched_with
 from topology.context import RecordRejected
@@ -162,6 +163,11 @@ def test_replaying_core_statuses_rebuilds_identical_trends(tmp_path: Path, store
                 clock.advance(HOUR_MS // 3)
                 if i % 9 == 8:
                     await cluster.controls.wait_idle()  # varied batch boundaries on the live run
+            for i in range(0, 40, 3):  # favourites and boosts: trending statuses
+                await act(cluster, "favourite", accounts[(i + 1) % 6], ids[i])
+                await act(cluster, "reblog", accounts[(i + 2) % 6], ids[i])
+                clock.advance(HOUR_MS // 5)
+            await act(cluster, "unfavourite", accounts[1], ids[0])
             for i in (1, 2, 30):
                 await delete(cluster, accounts[i % 6], ids[i])
             await cluster.controls.wait_idle()
@@ -183,4 +189,5 @@ def test_replaying_core_statuses_rebuilds_identical_trends(tmp_path: Path, store
     assert len(timeline) == 18  # 20 public statuses, 2 of them deleted
     assert replayed_timeline == timeline
     assert sum(len(rows) for (_, name), rows in expected.items() if name == "$$hours") > 20
+    assert len([1 for (_, name), rows in expected.items() if name == "$$counted_favourites" and rows]) > 1
     assert rebuilt == expected
