@@ -25,6 +25,7 @@ from cluster.workers.assignor import RoutingTable
 from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
 from cluster.workers.front import FrontServer
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
+from cluster.workers.output_stream import OutputForwarder
 from cluster.workers.reads import CrossTaskReads
 from cluster.workers.rpc import worker_app
 from cluster.workers.task_host import TaskHost
@@ -81,14 +82,17 @@ class Worker:
         self._front: FrontServer | None = None
         self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
         self._reconciler: asyncio.Task[None] | None = None
+        self.outputs: OutputForwarder | None = None
 
     async def start(self) -> None:
         """Listen for RPC, then join the group."""
         session = await self.storage.session()
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
         main_loop = asyncio.get_running_loop()
+        outputs = self.outputs = OutputForwarder(self.modules, main_loop)
         self._front = FrontServer(
-            lambda pool: worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), self.port
+            lambda pool: worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool, outputs.install),
+            self.port,
         )
         self.address = await self._front.start()
         self._emit({"event": "listening", "address": self.address, "pid": os.getpid()})
@@ -135,6 +139,8 @@ class Worker:
         try:
             for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
                 await host.launch(copy.deepcopy(module), self.tasks)
+                if self.outputs is not None:  # output streams follow the task from its first round
+                    self.outputs.module_launched(task, host)
         except BaseException:
             await host.close()
             raise
