@@ -157,6 +157,8 @@ class OutputForwarder:
             await response.write(await stream.next_frames() + pack(["end"]))  # an orderly end: nothing was lost
             await response.write_eof()
             return response
+        except ConnectionError:  # the client left: nothing to answer
+            return web.Response(status=499)
         finally:
             self._serving.discard(stream)  # the client left (a write failed), or the worker stops (cancelled)
             with contextlib.suppress(RuntimeError):  # the main loop is gone: nothing left to detach from
