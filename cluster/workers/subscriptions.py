@@ -45,6 +45,7 @@ class WorkerSubscription(QueueSubscription):
         self.module = module
         self.outputs = outputs
         self._streams: dict[str, asyncio.Task[None]] = {}
+        self.attached: set[str] = set()  # workers whose stream is attached to their task hosts now
 
     def count_gap(self, events: int) -> None:
         """Record `events` lost events (a worker dropped them, or its stream broke)."""
@@ -90,6 +91,7 @@ class WorkerSubscription(QueueSubscription):
                 self.count_gap(1)
                 log.warning("output stream from %s failed (%r): counted as a gap", address, exc)
         finally:
+            self.attached.discard(address)
             if not ready.done():
                 ready.set_result(None)
             if self._streams.get(address) is asyncio.current_task():
@@ -109,17 +111,18 @@ class WorkerSubscription(QueueSubscription):
             async for chunk in response.content.iter_any():
                 frames.feed(chunk)
                 for frame in frames:
-                    if self._apply(frame, ready):
+                    if self._apply(address, frame, ready):
                         return True
         return False
 
-    def _apply(self, frame: list[Any], ready: asyncio.Future[None]) -> bool:
+    def _apply(self, address: str, frame: list[Any], ready: asyncio.Future[None]) -> bool:
         """Apply one frame; True for the worker's orderly end."""
         kind = frame[0]
         if kind == "event":
             self.push(OutputEvent(self.module, frame[1], frame[2]))
         elif kind == "ready" and not ready.done():
             ready.set_result(None)
+            self.attached.add(address)
         elif kind == "dropped":
             self.count_gap(int(frame[1]))
         return bool(kind == "end")
