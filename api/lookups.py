@@ -10,6 +10,7 @@ from api import render
 from api.config import CLIENT
 from api.entities import Entity
 from api.errors import not_found
+from api.fresh import written
 from modules.core.ids import parse
 
 CORE, RELATIONSHIPS = "core", "relationships"
@@ -37,8 +38,15 @@ async def existing(request: web.Request, name: str = "id") -> int:
 
 
 async def account_or_404(request: web.Request, account_id: int, *, credential: bool = False) -> Entity:
-    """Return the rendered Account `account_id`; 404 if there is none."""
-    found = await render.account(request, account_id, credential=credential)
+    """Return the rendered Account `account_id`; 404 if there is none.
+
+    The caller's own account (`credential`) must exist, so a miss is its registration still landing (`api.fresh`).
+    """
+
+    async def load() -> Entity | None:
+        return await render.account(request, account_id, credential=credential)
+
+    found = await (written(load) if credential else load())
     if found is None:
         raise not_found()
     return found

@@ -86,7 +86,7 @@ async def reblog(request: web.Request) -> web.Response:
     visibility = (await read_params(request)).string("visibility", most=16) or "public"
     record = {"op": "reblog", "account": account, "status": status_id, "visibility": visibility}
     boost_id = await append(request, "*reblogs", record)
-    return json_response(await status_or_404(request, account, boost_id))
+    return json_response(await status_or_404(request, account, boost_id, just_written=True))
 
 
 async def unreblog(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from api import compose, render
 from api.config import CLIENT, Route
 from api.entities import Entity
 from api.errors import not_found, unprocessable
+from api.fresh import written
 from api.lookups import parse_id, path_id
 from api.oauth import require_user
 from api.params import read_params
@@ -59,7 +60,7 @@ async def create(request: web.Request) -> web.Response:
         return json_response(await rendered_scheduled(request, author, scheduled_id))
     record = {"op": "create", "author": author, "uuid": uuid, **fields}
     status_id = int((await client.append(CORE, "*statuses", record)).value)
-    return json_response(await status_or_404(request, author, status_id))
+    return json_response(await status_or_404(request, author, status_id, just_written=True))
 
 
 async def show(request: web.Request) -> web.Response:
@@ -108,12 +109,22 @@ async def viewer_of(request: web.Request) -> int | None:
     return None if caller is None else caller.account
 
 
-async def status_or_404(request: web.Request, viewer: int | None, status_id: int) -> Entity:
-    """Return the Status `status_id` as `viewer` sees it; 404 if it is gone or hidden from them."""
-    found = await render.statuses(request, viewer, [status_id])
-    if not found:
+async def status_or_404(
+    request: web.Request, viewer: int | None, status_id: int, *, just_written: bool = False
+) -> Entity:
+    """Return the Status `status_id` as `viewer` sees it; 404 if it is gone or hidden from them.
+
+    `just_written`: the caller has just created it, so a miss is a write still landing (`api.fresh`).
+    """
+
+    async def load() -> Entity | None:
+        found = await render.statuses(request, viewer, [status_id])
+        return found[0] if found else None
+
+    status = await (written(load) if just_written else load())
+    if status is None:
         raise not_found()
-    return found[0]
+    return status
 
 
 async def own_status(request: web.Request, author: int) -> dict[str, Any]:

@@ -13,6 +13,8 @@ the recipient's `user` and `user:notification` connections, rendered for the rec
 (`status_updates`) sends `status.update` where the status went: the author's and connected followers'
 `user` streams (mentioned accounts' for a direct status), and public and hashtag streams for a public one.
 A changed direct conversation (`conversations`) sends the Conversation to the participant's `direct` streams.
+On workers a status can be delivered before it is stored on its own task (its `store_status` hop lands
+later): such an event is routed again a little later (`NOT_STORED_RETRIES`), off the pump.
 """
 
 from __future__ import annotations
@@ -41,10 +43,15 @@ log = logging.getLogger(__name__)
 CORE, RELATIONSHIPS, NOTIFICATIONS = "core", "relationships", "notifications"
 OUTPUTS = ("home_updates", "list_updates", "public_updates", "status_deletes", "status_updates", "conversations")
 DEFAULT_MAX_PENDING = 1_000
+NOT_STORED_RETRIES, NOT_STORED_WAIT_S = 20, 0.05  # a status still not stored after ~1 s is given up on
 PUBLIC_STREAMS = ("public", "public:local", "public:remote", "hashtag", "hashtag:local")
 
 # A stream key: the stream name and its argument, e.g. ("public",), ("hashtag", "tusk"), ("list", "7").
 StreamKey = tuple[str, ...]
+
+
+class NotStoredYet(Exception):
+    """An event's status is not stored on its task yet (on workers, its hop is still in flight)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,7 @@ class StreamingHub:
         self._notifications: Subscription | None = None
         self._notification_pump: asyncio.Task[None] | None = None
         self._seen_dropped = 0
+        self._retries: set[asyncio.Task[None]] = set()
 
     @property
     def app(self) -> web.Application:
@@ -141,7 +149,7 @@ class StreamingHub:
         for subscription in (self._subscription, self._notifications):
             if subscription is not None:
                 subscription.close()
-        for pump in (self._pump, self._notification_pump):
+        for pump in (self._pump, self._notification_pump, *self._retries):
             if pump is not None:
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -198,10 +206,24 @@ class StreamingHub:
                 self._seen_dropped = self._subscription.dropped
                 log.warning("streaming fell %d events behind the cluster: closing every connection", self._seen_dropped)
                 self._close_all()
-            try:
-                await self.dispatch(event)
-            except Exception:  # one bad event must not stop streaming for everyone
-                log.exception("could not route %s/%s event %r", event.module, event.output, event.value)
+            await self._route(event)
+
+    async def _route(self, event: OutputEvent, attempt: int = 0) -> None:
+        try:
+            await self.dispatch(event)
+        except NotStoredYet:
+            if attempt >= NOT_STORED_RETRIES:
+                log.warning("status of %s/%s event %r was never stored", event.module, event.output, event.value)
+                return
+            retry = asyncio.get_running_loop().create_task(self._route_later(event, attempt + 1))
+            self._retries.add(retry)
+            retry.add_done_callback(self._retries.discard)
+        except Exception:  # one bad event must not stop streaming for everyone
+            log.exception("could not route %s/%s event %r", event.module, event.output, event.value)
+
+    async def _route_later(self, event: OutputEvent, attempt: int) -> None:
+        await asyncio.sleep(NOT_STORED_WAIT_S)  # a bounded wait for the status' hop, off the pump
+        await self._route(event, attempt)
 
     async def _run_notifications(self) -> None:
         assert self._notifications is not None
@@ -348,9 +370,11 @@ class StreamingHub:
             self.disconnect(connection)
 
     async def _render(self, status_id: int) -> tuple[int, str] | None:
-        """The author and the JSON of the status, rendered for no viewer (None once deleted)."""
+        """The author and the JSON of the status, rendered for no viewer (None once deleted, or if not public)."""
         found = await render.statuses(self, None, [status_id])
         if not found:
+            if await self._app[CLIENT].pstate(CORE, "$$statuses").get(status_id) is None:
+                raise NotStoredYet(status_id)
             return None
         status = found[0]
         return int(status["account"]["id"]), orjson.dumps(status).decode()

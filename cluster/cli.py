@@ -1,4 +1,4 @@
-"""The `tusk` command: run the embedded cluster, the crash test and the benchmarks."""
+"""The `tusk` command: run the embedded cluster, workers and API servers, the crash test and the benchmarks."""
 
 from __future__ import annotations
 
@@ -25,6 +25,18 @@ def _parser() -> argparse.ArgumentParser:
         "--rate-limit-exempt", action="append", default=[], type=cidr, metavar="CIDR", help="never throttle it"
     )
 
+    api = commands.add_parser("api", help="serve the Mastodon API over tusk workers (stateless; run any number)")
+    api.add_argument("--broker", required=True, help="kafka://HOST:PORT[/NAMESPACE], as given to the workers")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8080)
+    api.add_argument("--base-url", help="public URL of the API (default: http://HOST:PORT)")
+    api.add_argument("--tasks", type=int, default=4, help="the workers' task count (default: 4)")
+    api.add_argument("--media-store", default="file:media", help="file:DIR or s3://BUCKET?endpoint=URL (shared)")
+    api.add_argument("--no-rate-limits", action="store_true", help="serve without rate limits (load tests)")
+    api.add_argument(
+        "--rate-limit-exempt", action="append", default=[], type=cidr, metavar="CIDR", help="never throttle it"
+    )
+
     operations = commands.add_parser("api-operations", help="write docs/api-operations.md (served spec operations)")
     operations.add_argument("--check", action="store_true", help="only say whether the file is up to date")
 
@@ -35,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         "--module",
         action="append",
         default=None,
-        help="modules to host: mastodon (every Mastodon module), fanout (relationships, core) or ledger (default)",
+        help="modules to host: mastodon (every Mastodon module, the default), fanout (relationships, core) or ledger",
     )
     worker.add_argument("--tasks", type=int, default=4, help="tasks per module (default: 4)")
     worker.add_argument("--port", type=int, default=0, help="RPC port on 127.0.0.1 (default: any free one)")
@@ -107,6 +119,15 @@ def _run(args: argparse.Namespace) -> int:
 
         limits = RateLimits(enabled=not args.no_rate_limits, exempt=tuple(args.rate_limit_exempt))
         return serve(args.data, args.host, args.port, limits)
+    if args.command == "api":
+        from api.rate_limit_rules import RateLimits
+        from cluster.serve import ApiServerOptions, serve_api
+
+        limits = RateLimits(enabled=not args.no_rate_limits, exempt=tuple(args.rate_limit_exempt))
+        options = ApiServerOptions(
+            args.broker, args.host, args.port, args.base_url, args.tasks, args.media_store, limits
+        )
+        return serve_api(options)
     if args.command == "api-operations":
         from api.operations import main as write_operations
 
@@ -114,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "worker":
         from cluster.workers.cli import main as worker_main
 
-        args.module = args.module or ["ledger"]
+        args.module = args.module or ["mastodon"]
         return worker_main(args)
     if args.command == "crashtest":
         from cluster.crashtest import run_crashtest

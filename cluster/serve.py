@@ -1,6 +1,9 @@
-"""`tusk run`: the embedded cluster with every module, and the Mastodon API over it.
+"""`tusk run`: the embedded cluster with every module, and the Mastodon API over it; `tusk api`: the API alone.
 
-On first start it creates the demo accounts alice, bob and charlie (passwords equal to the names), a few
+`tusk api --broker kafka://...` serves the same application over a `WorkerClient`: it keeps no state (the
+`tusk worker` processes hold it), so any number can run behind a load balancer. It creates no demo accounts.
+
+On first start `tusk run` it creates the demo accounts alice, bob and charlie (passwords equal to the names), a few
 follows and posts; every step is idempotent (registration and posts by request uuid, follows by pair), so
 a restart on the same data directory changes nothing.
 """
@@ -11,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvloop
@@ -23,6 +27,7 @@ from api.instance import streaming_url
 from api.rate_limit_rules import RateLimits
 from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
+from cluster.workers.client import WorkerClient
 from modules.auth import Auth
 from modules.core import Core
 from modules.global_timelines import GlobalTimelines
@@ -116,6 +121,47 @@ def _banner(config: ApiConfig, data_dir: Path) -> str:
         f"Soapbox, Elk and other web clients: point their backend / server URL at {config.base_url}\n"
         f"  (streaming: {streaming_url(config)})."
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServerOptions:
+    """How `tusk api` reaches the workers and serves the API."""
+
+    broker: str  # kafka://HOST:PORT[/NAMESPACE], as the workers were given
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str | None = None  # the public URL (behind a proxy); default http://HOST:PORT
+    tasks: int = 4  # the workers' --tasks
+    media_store: str = "file:media"  # several API servers need a shared one (s3://...)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+
+
+async def _serve_api(options: ApiServerOptions) -> None:
+    base_url = options.base_url or f"http://{options.host}:{options.port}"
+    config = ApiConfig(base_url=base_url, media_store=options.media_store, rate_limits=options.rate_limits)
+    async with WorkerClient(options.broker, mastodon_modules(), options.tasks) as client:
+        await _check_tasks(client, options.tasks)
+        runner = web.AppRunner(build_app(client, config), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, options.host, options.port).start()
+        print(f"Tusk API on {config.base_url} over the workers of {options.broker}; Ctrl-C stops.", flush=True)
+        try:
+            await _until_signalled()
+        finally:
+            await runner.cleanup()
+
+
+async def _check_tasks(client: WorkerClient, tasks: int) -> None:
+    """Refuse to serve with a task count other than the workers' (every request would go to the wrong task)."""
+    routing = await client.refresh_routing()
+    if routing.owners and max(routing.owners) + 1 != tasks:
+        raise SystemExit(f"the workers run {max(routing.owners) + 1} tasks; start tusk api with --tasks to match")
+
+
+def serve_api(options: ApiServerOptions) -> int:
+    """Serve the Mastodon API over the workers until SIGINT or SIGTERM."""
+    uvloop.run(_serve_api(options))
+    return 0
 
 
 def serve(data_dir: Path, host: str, port: int, rate_limits: RateLimits | None = None) -> int:

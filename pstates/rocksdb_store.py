@@ -13,6 +13,7 @@ Range iterators must still be dropped (or exhausted) before the same path can be
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, islice, repeat, takewhile
 from typing import NoReturn, TypeAlias, cast
@@ -93,6 +94,7 @@ class RocksDBStore(KVStore):
         families = {name: _raw_options() for name in existing if name != DEFAULT_COLUMN_FAMILY}
         self._db: Rdict | None = Rdict(path, _db_options(), column_families=families or None)
         self._columns: dict[str, RocksColumn] = {}
+        self._opening = threading.Lock()
         self._names = set(families)
         self._sync_write = WriteOptions()
         self._sync_write.sync = True
@@ -107,7 +109,10 @@ class RocksDBStore(KVStore):
         """Return the handle of column `name`, creating the column family if it does not exist yet."""
         column = self._columns.get(name)
         if column is None:
-            column = self._columns[name] = self._open_column(name)
+            with self._opening:  # a worker's read threads may open the same column at once
+                column = self._columns.get(name)
+                if column is None:
+                    column = self._columns[name] = self._open_column(name)
         return ColumnHandle(column)
 
     def column_names(self) -> list[str]:

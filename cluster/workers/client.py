@@ -6,11 +6,15 @@ workers' loopback HTTP RPC. A request refused before anything happened (connecti
 owner") is retried with a fresh routing table until `failover_timeout_s`; that covers a rebalance and a
 dead worker. An append whose connection broke after it was sent is *maybe appended*: it is not retried,
 and the caller gets `AppendOutcomeUnknownError` (as after any timeout).
+
+`subscribe` merges a module's outputs from every worker (`cluster.workers.subscriptions`); while anything is
+subscribed, a watcher re-reads the routing table every second so the streams follow the set of workers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +23,15 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from cluster.client import Ack, AppendResult, ClientPState, ClusterClient, RecordFailedError
+from cluster.client import Ack, AppendResult, ClientPState, ClusterClient, RecordFailedError, Subscription
+from cluster.clock import SystemClock
 from cluster.depot_storage import DEFAULT_NAMESPACE, topic_part
+from cluster.outputs import DEFAULT_MAX_PENDING, UnknownOutputError
 from cluster.runtime import ModuleRuntime
 from cluster.workers.assignor import RoutingTable
 from cluster.workers.batches import append_many_batched
 from cluster.workers.rpc import BAD_REQUEST, FAILED, MSGPACK, NOT_OWNER, REJECTED, WorkerRequestError, pack, unpack
+from cluster.workers.subscriptions import ROUTING_POLL_S, WorkerSubscription
 from cluster.workers.worker import routing_topic
 from depots.codec import encode_record
 from depots.errors import InternalDepotError
@@ -32,6 +39,8 @@ from depots.kafka_broker import BrokerSettings, fetch, high_watermark, new_clien
 from pstates.errors import TuskError
 from topology.context import RecordRejected
 from topology.module import Module
+
+log = logging.getLogger(__name__)
 
 ROUTING_TAIL = 16  # routing records read from the topic's end; the newest version wins
 RETRY_MIN_S, RETRY_MAX_S = 0.02, 0.25
@@ -60,8 +69,11 @@ class WorkerClient(ClusterClient):
         self.failover_timeout_s = failover_timeout_s
         self.routing = RoutingTable(0, {})
         self._modules = {m.name: _routing_runtime(m, tasks) for m in modules}
+        self.clock = SystemClock()  # what the workers' topologies stamp (`ctx.time_ms`): wall time
         self._kafka: Any = None
         self._http: aiohttp.ClientSession | None = None
+        self._subscriptions: set[WorkerSubscription] = set()
+        self._watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Connect to the broker (for the routing table) and open the HTTP session."""
@@ -70,7 +82,9 @@ class WorkerClient(ClusterClient):
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.failover_timeout_s))
 
     async def close(self) -> None:
-        """Close the HTTP session and the broker connection."""
+        """End every subscription, close the HTTP session and the broker connection."""
+        for subscription in list(self._subscriptions):
+            await subscription.aclose()
         if self._http is not None:
             await self._http.close()
         if self._kafka is not None:
@@ -142,6 +156,51 @@ class WorkerClient(ClusterClient):
         by_task = route.task_arg is not None
         task = int(args[route.task_arg or 0]) if by_task else runtime.task_of(args[route.key_arg or 0])
         return await self.call_task(task, "/query", body)
+
+    async def subscribe(self, module: str, *outputs: str, max_pending: int = DEFAULT_MAX_PENDING) -> Subscription:
+        """Receive what `module`'s topologies emit on `outputs` on every worker, from now on (see `Subscription`).
+
+        Returns once the stream of every worker in the routing table is attached (or `READY_BOUND_S` passed).
+        """
+        declared = self.runtime_of(module).definition.outputs
+        if not outputs:
+            raise ValueError(f"subscribe to at least one output of module {module!r}")
+        for name in outputs:
+            if name not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                raise UnknownOutputError(f"module {module!r} has no output {name!r} (it declares: {known})")
+        subscription = WorkerSubscription(self, module, list(outputs), max_pending)
+        self._subscriptions.add(subscription)
+        await self.refresh_routing()
+        await subscription.sync(set(self.routing.owners.values()), wait=True)
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_routing(), name="routing watcher")
+        return subscription
+
+    def forget(self, subscription: WorkerSubscription) -> None:
+        """Stop following the routing for a closed subscription."""
+        self._subscriptions.discard(subscription)
+        if not self._subscriptions and self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The HTTP session of requests and output streams."""
+        assert self._http is not None, "start() the client first"
+        return self._http
+
+    async def _watch_routing(self) -> None:
+        """Keep every subscription streaming from every worker of the newest routing table."""
+        while self._subscriptions:
+            await asyncio.sleep(ROUTING_POLL_S)
+            try:
+                await self.refresh_routing()
+            except Exception:  # a broker hiccup: the streams keep running, the next poll retries
+                log.warning("reading the routing table failed", exc_info=True)
+            addresses = set(self.routing.owners.values())
+            for subscription in list(self._subscriptions):
+                await subscription.sync(addresses)
 
     # -- requests --------------------------------------------------------------------------------------
 

@@ -72,15 +72,27 @@ def unpack(raw: bytes) -> Any:
     return msgpack.unpackb(raw, raw=False, strict_map_key=False, ext_hook=_decode_ext)
 
 
+def unpacker() -> msgpack.Unpacker:
+    """A streaming parser of values packed by `pack` and written back to back."""
+    return msgpack.Unpacker(raw=False, strict_map_key=False, ext_hook=_decode_ext)
+
+
 def reply(value: object, status: int = 200) -> web.Response:
     """A msgpack response."""
     return web.Response(body=pack(value), status=status, content_type=MSGPACK)
 
 
 def worker_app(
-    host_of: HostLookup, routing: RoutingBytes, main_loop: asyncio.AbstractEventLoop, read_pool: Executor
+    host_of: HostLookup,
+    routing: RoutingBytes,
+    main_loop: asyncio.AbstractEventLoop,
+    read_pool: Executor,
+    install_outputs: Callable[[web.Application], None] | None = None,
 ) -> web.Application:
-    """The worker's RPC routes over its task hosts (`host_of(task)` is None for a task it does not run)."""
+    """The worker's RPC routes over its task hosts (`host_of(task)` is None for a task it does not run).
+
+    `install_outputs` adds `POST /outputs`, the module output streams (`cluster.workers.output_stream`).
+    """
 
     def owner(body: dict[str, Any]) -> TaskHost:
         host = host_of(int(body["task"]))
@@ -117,6 +129,8 @@ def worker_app(
     app.router.add_post("/query", answering(query_in_pool))
     app.router.add_post("/pstate", answering(read_in_pool))
     app.router.add_get("/routing", get_routing)
+    if install_outputs is not None:
+        install_outputs(app)
     return app
 
 

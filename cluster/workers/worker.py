@@ -30,6 +30,7 @@ from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
 from cluster.workers.front import FrontServer
 from cluster.workers.hop_acks import HopSettlement, add_hop_routes
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
+from cluster.workers.output_stream import OutputForwarder
 from cluster.workers.reads import CrossTaskReads
 from cluster.workers.rpc import worker_app
 from cluster.workers.standby import Standbys
@@ -97,15 +98,17 @@ class Worker:
         self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
         self.settlement = HopSettlement(self.hosts, lambda: self.routing)
         self._reconciler: asyncio.Task[None] | None = None
+        self.outputs: OutputForwarder | None = None
 
     async def start(self) -> None:
         """Listen for RPC, then join the group."""
         session = await self.storage.session()
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
         main_loop = asyncio.get_running_loop()
+        outputs = self.outputs = OutputForwarder(self.modules, main_loop)
         self._front = FrontServer(
             lambda pool: self._extra_routes(
-                worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool), main_loop
+                worker_app(self.hosts.get, lambda: self.routing.encode(), main_loop, pool, outputs.install), main_loop
             ),
             self.port,
         )
@@ -163,6 +166,8 @@ class Worker:
         try:
             for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
                 await host.launch(copy.deepcopy(module), self.tasks)
+                if self.outputs is not None:  # output streams follow the task from its first round
+                    self.outputs.module_launched(task, host)
         except BaseException:
             for store in host.adopted.values():  # a retry reopens them from disk
                 store.close()

@@ -24,6 +24,7 @@ async def start_worker(url: str, data: Path) -> WorkerProcess:
     data.mkdir(parents=True)
     stderr = data.parent / f"{data.name}.stderr"
     command = [sys.executable, "-m", "cluster.cli", "worker", "--broker", url, "--data", str(data), "--changelog"]
+    command += ["--module", "ledger"]
     with stderr.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, stderr=sink, stdin=asyncio.subprocess.DEVNULL

@@ -61,7 +61,18 @@ class WorkerProcess:
 
 async def start_worker(url: str, data: Path, name: str) -> WorkerProcess:
     stderr = data.parent / f"{name}.stderr"
-    command = [sys.executable, "-m", "cluster.cli", "worker", "--broker", url, "--data", str(data)]
+    command = [
+        sys.executable,
+        "-m",
+        "cluster.cli",
+        "worker",
+        "--broker",
+        url,
+        "--data",
+        str(data),
+        "--module",
+        "ledger",
+    ]
     with stderr.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, stderr=sink, stdin=asyncio.subprocess.DEVNULL
