@@ -25,7 +25,8 @@ async def start_worker(url: str, data: Path) -> WorkerProcess:
     """A worker with its own data directory and one standby per task."""
     data.mkdir(parents=True)
     stderr = data.parent / f"{data.name}.stderr"
-    command = [sys.executable, "-m", "cluster.cli", "worker", "--broker", url, "--data", str(data), "--standbys", "1", "--module", "ledger"]
+    command = [sys.executable, "-m", "cluster.cli", "worker", "--broker", url, "--data", str(data), "--standbys", "1"]
+    command += ["--module", "ledger"]
     with stderr.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, stderr=sink, stdin=asyncio.subprocess.DEVNULL
