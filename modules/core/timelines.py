@@ -194,26 +194,29 @@ class HomeTimelines:
         """Insert ids older than their row's newest (pairs sorted by row then id, distinct), vectorized.
 
         The usual such id is a little older than the newest (a status of another task, whose clock or
-        stream ran behind): it belongs among the last `WINDOW` ids of the ring. Those are gathered into a
-        matrix with the new ids, sorted and deduplicated per row, and written back to the same ring slots
-        onwards (an id keeps its slot when newer ids are inserted after it). Rows where that does not hold
-        go through `_insert_slowly`.
+        stream ran behind): it belongs among the last `WINDOW` ids of the ring (or anywhere in a timeline
+        shorter than that, which is then its own window). Those are gathered into a matrix with the new ids,
+        sorted and deduplicated per row, and written back to the same ring slots onwards (an id keeps its
+        slot when newer ids are inserted after it). Rows where that does not hold go through
+        `_insert_slowly`.
         """
         cap, width = self.cap, WINDOW
         starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
         lengths = np.diff(np.append(starts, row.size))
         rows = row[starts]
         counts = self._count[rows]
-        ok = (counts >= width) & (lengths <= cap - width)
-        window = self._ids[rows[:, None], (counts[:, None] - width + np.arange(width)) % cap]
-        ok &= sid[starts] >= window[:, 0]
+        have = np.minimum(counts, width)  # a timeline shorter than the window is a window of its own
+        columns = np.arange(width)
+        window = self._ids[rows[:, None], (counts[:, None] - have[:, None] + columns) % cap]
+        window[columns[None, :] >= have[:, None]] = FULL
+        ok = (lengths <= cap - width) & ((counts < width) | (sid[starts] >= window[:, 0]))
         if not ok.all():
             pairs_ok = np.repeat(ok, lengths)
             self._insert_slowly(row[~pairs_ok], sid[~pairs_ok])
             if not ok.any():
                 return
             row, sid = row[pairs_ok], sid[pairs_ok]
-            rows, counts, lengths, window = rows[ok], counts[ok], lengths[ok], window[ok]
+            rows, counts, have, lengths, window = rows[ok], counts[ok], have[ok], lengths[ok], window[ok]
             starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
         groups = rows.size
         widest = int(lengths.max())
@@ -228,8 +231,8 @@ class HomeTimelines:
         merged.sort(axis=1)
         sizes = (merged != FULL).sum(axis=1)
         group, column = np.nonzero(np.arange(merged.shape[1])[None, :] < sizes[:, None])
-        self._ids[rows[group], (counts[group] - width + column) % cap] = merged[group, column]
-        added = sizes - width
+        self._ids[rows[group], (counts[group] - have[group] + column) % cap] = merged[group, column]
+        added = sizes - have
         self._count[rows] = counts + added
         self._newest[rows] = merged[np.arange(groups), sizes - 1]
         self.deliveries += int(added.sum())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgpack
+import numpy as np
 import pytest
 
 from pstates.errors import SchemaError
@@ -66,3 +68,21 @@ def test_sorted_set_bulk_reads_see_the_transaction(store: KVStore) -> None:
     view.add(6, 60)
     assert view.contains_many([(5, 50), (5, 52), (6, 60), (7, 70)]) == [True, False, True, False]
     assert view.sizes([5, 6, 7]) == [2, 1, 0]
+
+
+def test_int_range_raw_reads_int_subs_as_an_array(store: KVStore) -> None:
+    spec = PStateSpec("$$options", Map((int, int), SortedMap(int, dict)))
+    txn = Transaction(store)
+    view = bind(spec, txn, txn)
+    assert isinstance(view, SortedMapPState)
+    subs = [-(2**63), -5, 0, 7, 2**40, 2**63 - 1]
+    for sub in subs:
+        view.put((1, 2), sub, {"languages": None} if sub != 7 else {"languages": ["en"]})
+    view.put((1, 3), 99, {})
+    ids, raws = view.int_range_raw((1, 2))
+    assert ids.tolist() == subs and ids.dtype == np.int64
+    assert [msgpack.unpackb(raw) for raw in raws] == [value for _, value in view.range((1, 2))]
+    after, _ = view.int_range_raw((1, 2), start=1, limit=2)
+    assert after.tolist() == [7, 2**40]
+    empty, none = view.int_range_raw((9, 9))
+    assert empty.size == 0 and none == []
