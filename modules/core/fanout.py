@@ -23,7 +23,7 @@ A status goes to its author, then (direct statuses: to mentioned followers only,
   mirror read: with equal task counts the bucket lives on this very task) as an id array with the options
   still encoded (`follower_pages`), filters them (`recipients`: vectorized for ordinary statuses), drops
   owners of an exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged
-  author), groups them by the task owning each follower with numpy and hops there once per task.
+  author), groups them by the task owning each follower and hops there once per task.
 
 Throttle: every paged source (a bucket, the author's memberships, a tag's followers) delivers at most
 `limit` per status per task per microbatch. If it has more, its cursor is kept in `$$fanout_continuations`
