@@ -96,3 +96,20 @@ def test_short_timelines_take_older_ids_in_order(seed: int) -> None:
             model.deliver(status_id, [account])
         assert [rings.peek(a) for a in accounts] == [model.peek(a) for a in accounts]
     assert rings.deliveries == model.deliveries
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_burst_from_a_task_that_ran_behind_lands_in_order(seed: int) -> None:
+    """Ids older than the last 16 of a long timeline (a task's burst that ran behind) go in at their place."""
+    rng = random.Random(seed)
+    rings, model = HomeTimelines(600), ListModel(600)
+    accounts = list(range(30))
+    newest = 100_000
+    for _ in range(12):
+        newest += 300
+        batch = [(newest - rng.randint(0, 400), rng.sample(accounts, rng.randint(1, 30))) for _ in range(40)]
+        rings.deliver_many(batch)
+        for status_id, account in sorted({(s, a) for s, recipients in batch for a in recipients}):
+            model.deliver(status_id, [account])
+        assert [rings.peek(a) for a in accounts] == [model.peek(a) for a in accounts]
+    assert rings.deliveries == model.deliveries
