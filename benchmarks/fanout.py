@@ -22,6 +22,8 @@ same task count, `SystemClock`, fsync on every group commit):
 
 Figures:
 
+- `follows_per_cpu_s`, `deliveries_per_cpu_s`: the same work per second of this process's CPU time (graph
+  load; posting until drained), which compares runs on a machine other work shares.
 - `statuses_per_s`, `deliveries_per_s`: statuses posted (paced, probe and celebrity) and deliveries made
   during the second half of the posting time (`steady_window_s`, from the once-a-second samples), when the
   rate has ramped up from `START_RATE` and the controller holds the fanout lag near `LAG_TARGET_S`:
@@ -365,15 +367,21 @@ def run_fanout_benchmark(
             t0 = time.perf_counter()
             ids = await _register(cluster, graph.accounts)
             register_s = time.perf_counter() - t0
+            cpu = time.process_time()
             load_s = await load_graph(cluster, lists, ids)
+            load_cpu_s = time.process_time() - cpu
             run = FanoutRun(cluster, ids, counts, sampled, seconds, rng)
             await run.warm()
+            cpu = time.process_time()
             elapsed = await run.run()
+            run_cpu_s = time.process_time() - cpu
             delivered = run.deliveries()
             backlog = await cluster.query(CORE, "fanout_backlog")
             return {
                 "register_s": register_s,
                 "load_s": load_s,
+                "load_cpu_s": load_cpu_s,
+                "run_cpu_s": run_cpu_s,
                 "elapsed": elapsed,
                 "delivered": delivered,
                 "backlog": backlog,
@@ -403,6 +411,11 @@ def run_fanout_benchmark(
         "register_accounts_per_s": round(graph.accounts / out["register_s"], 1),
         "graph_load_s": round(out["load_s"], 2),
         "follows_per_s": round(follows / out["load_s"], 1),
+        # CPU time of this process: on a machine shared with other work, the figure that compares runs
+        "graph_load_cpu_s": round(out["load_cpu_s"], 2),
+        "follows_per_cpu_s": round(follows / out["load_cpu_s"], 1),
+        "run_cpu_s": round(out["run_cpu_s"], 2),
+        "deliveries_per_cpu_s": round(out["delivered"] / out["run_cpu_s"], 1),
         "statuses": run.statuses,
         "celebrity_posts": run.celebrity_posts,
         "elapsed_s": round(elapsed, 2),
