@@ -229,6 +229,7 @@ class SortedMapPState(_Collection):
         inner = _inner(spec, SortedMap)
         super().__init__(spec, reader, writer)
         self._check_sub = self._key_guard("sorted map key", inner.key_type)
+        self._int_subs = inner.key_type is int
         self._decode_sub = suffix_decoder(inner.key_type)
         self._pack = self._value_packer("value", inner.value_type)
 
@@ -290,6 +291,7 @@ class SortedMapPState(_Collection):
         """Set every `(key, sub, value)`, in order (a later row wins); sizes move once per key."""
         writer = self._writable()
         check_key, check_sub, pack = self._check_key, self._check_sub, self._pack
+        int_subs, pack_int, tag, offset = self._int_subs, PACK_TAGGED_U64, INT_TAG, INT_OFFSET
         prefixes: dict[Key, tuple[bytes, bytes]] = {}  # rows often share a key, and a value object
         packed: dict[int, tuple[object, bytes]] = {}
         encoded: list[tuple[bytes, bytes, bytes]] = []
@@ -299,11 +301,15 @@ class SortedMapPState(_Collection):
                 check_key(key)
                 outer = encode_key(key)
                 known = prefixes[key] = (outer, outer + ELEMENTS)
-            check_sub(sub)
+            if int_subs and type(sub) is int and -offset <= sub < offset:  # `encode_key` of an int, inlined
+                element = known[1] + pack_int(tag, sub + offset)
+            else:
+                check_sub(sub)
+                element = known[1] + encode_key(sub)
             raw = packed.get(id(value))
             if raw is None:  # the value is kept with its bytes, so its id is not reused meanwhile
                 raw = packed[id(value)] = (value, pack(value))
-            encoded.append((known[0], known[1] + encode_key(sub), raw[1]))
+            encoded.append((known[0], element, raw[1]))
         self._put_elements(writer, encoded)
 
     def remove(self, key: Key, sub: Key) -> bool:

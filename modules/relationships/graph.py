@@ -209,15 +209,14 @@ def place_follower(ctx: TopologyContext, followee: int) -> Bucket:
 
 def placed_in(ctx: TopologyContext, followee: int, before: list[Bucket]) -> tuple[list[Bucket], Bucket]:
     """Return `before` with one more follower in the bucket chosen for it (opened if needed), and that bucket."""
-    buckets = list(before)  # `before` stays as read: the count it had
-    owner = ctx.task_of(followee)
-    task = choose_task(buckets, owner, ctx.tasks)
+    buckets = [list(bucket) for bucket in before]  # `before` stays as read: the count it had
+    task = choose_task(buckets, -1, ctx.tasks)  # the owner matters only for a new bucket
     if task is None:
-        task = next_task(buckets, owner, ctx.tasks)
+        task = next_task(buckets, ctx.task_of(followee), ctx.tasks)
         buckets.append([task, salt_for(followee, task, ctx.tasks, ctx.task_of), 0])
-    buckets = resized(buckets, task, 1)
     placed = bucket_on(buckets, task)
     assert placed is not None
+    placed[2] += 1  # `resized(buckets, task, 1)`, which never drops a bucket, without copying twice
     return buckets, placed
 
 
