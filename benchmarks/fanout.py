@@ -6,7 +6,8 @@ same task count, `SystemClock`, fsync on every group commit):
 1. Register one account per graph node on `core/*accounts` (`append_many`, `Ack.PROCESSED`); node `i` maps
    to the id the accounts topology returned for it (core's time-ordered ids, not `i`).
 2. Load the graph of `benchmarks.social_graph` (the same seeded graph as `tusk bench graph`) through
-   `relationships/*follows` with those ids (`graph_load.load_graph`): `follows_per_s`.
+   `relationships/*follows` with those ids, as following-list imports (`graph_load.load_graph`):
+   `follows_per_s`.
 3. Warm (rebuild) the home timelines that will be read, while no status exists yet: a later read of them
    never rebuilds, so every home-timeline insert during the run is a fanout delivery.
 4. Post for `seconds`: authors drawn uniformly from all accounts, `append_many` of `POST_BATCH` creates with
@@ -21,6 +22,8 @@ same task count, `SystemClock`, fsync on every group commit):
 
 Figures:
 
+- `follows_per_cpu_s`, `deliveries_per_cpu_s`: the same work per second of this process's CPU time (graph
+  load; posting until drained), which compares runs on a machine other work shares.
 - `statuses_per_s`, `deliveries_per_s`: statuses posted (paced, probe and celebrity) and deliveries made
   during the second half of the posting time (`steady_window_s`, from the once-a-second samples), when the
   rate has ramped up from `START_RATE` and the controller holds the fanout lag near `LAG_TARGET_S`:
@@ -51,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.graph_load import _follow_batches, load_graph
+from benchmarks.graph_load import FollowLists, follow_lists, load_graph
 from benchmarks.social_graph import PROFILES, GraphProfile, degree_summary
 from cluster.client import Ack, ClusterClient
 from cluster.contexts import EmbeddedReadContext
@@ -314,19 +317,17 @@ def _steady(series: list[dict[str, float]], seconds: float) -> dict[str, Any]:
     }
 
 
-def _followers_sample(
-    batches: list[list[dict[str, Any]]], counts: np.ndarray, rng: np.random.Generator
-) -> dict[int, list[int]]:
+def _followers_sample(lists: FollowLists, counts: np.ndarray, rng: np.random.Generator) -> dict[int, list[int]]:
     """Sampled followers (graph nodes) of a few probe authors with followers, and of the celebrity."""
     celebrity = int(np.argmax(counts))
     with_followers = np.flatnonzero(counts >= PROBE_FOLLOWERS)
     authors = {int(a) for a in rng.choice(with_followers, size=min(100, with_followers.size), replace=False)}
     authors.add(celebrity)
+    wanted = np.array(sorted(authors), dtype=np.int64)
     found: dict[int, list[int]] = {a: [] for a in authors}
-    for batch in batches:
-        for r in batch:
-            if r["followee"] in found:
-                found[r["followee"]].append(r["follower"])
+    for follower, followees in lists:
+        for author in followees[np.isin(followees, wanted)].tolist():
+            found[author].append(follower)
     out: dict[int, list[int]] = {}
     for author, followers in found.items():
         size = CELEBRITY_FOLLOWERS if author == celebrity else PROBE_FOLLOWERS
@@ -358,10 +359,10 @@ def run_fanout_benchmark(
     """Build the profile's graph through the depots, post for `seconds`, report fanout figures."""
     graph = PROFILES[profile]
     counts = np.zeros(graph.accounts, dtype=np.int64)
-    batches = _follow_batches(graph, counts)
-    follows = sum(len(b) for b in batches)
+    lists = follow_lists(graph, counts)
+    follows = int(counts.sum())
     rng = np.random.default_rng(seed)
-    sampled = _followers_sample(batches, counts, rng)
+    sampled = _followers_sample(lists, counts, rng)
 
     async def scenario(data: Path) -> dict[str, Any]:
         async with InProcessCluster(data) as cluster:
@@ -370,18 +371,21 @@ def run_fanout_benchmark(
             t0 = time.perf_counter()
             ids = await _register(cluster, graph.accounts)
             register_s = time.perf_counter() - t0
-            for batch in batches:
-                for r in batch:
-                    r["follower"], r["followee"] = int(ids[r["follower"]]), int(ids[r["followee"]])
-            load_s = await load_graph(cluster, batches)
+            cpu = time.process_time()
+            load_s = await load_graph(cluster, lists, ids)
+            load_cpu_s = time.process_time() - cpu
             run = FanoutRun(cluster, ids, counts, sampled, seconds, rng)
             await run.warm()
+            cpu = time.process_time()
             elapsed = await run.run()
+            run_cpu_s = time.process_time() - cpu
             delivered = run.deliveries()
             backlog = await cluster.query(CORE, "fanout_backlog")
             return {
                 "register_s": register_s,
                 "load_s": load_s,
+                "load_cpu_s": load_cpu_s,
+                "run_cpu_s": run_cpu_s,
                 "elapsed": elapsed,
                 "delivered": delivered,
                 "backlog": backlog,
@@ -429,6 +433,7 @@ def fanout_report(
         "register_accounts_per_s": round(graph.accounts / out["register_s"], 1),
         "graph_load_s": round(out["load_s"], 2),
         "follows_per_s": round(follows / out["load_s"], 1),
+        **_cpu_figures(follows, out),
         "statuses": run.statuses,
         "celebrity_posts": run.celebrity_posts,
         "elapsed_s": round(elapsed, 2),
@@ -448,6 +453,21 @@ def fanout_report(
         "series": run.series,
     }
     return report
+
+
+def _cpu_figures(follows: int, out: dict[str, Any]) -> dict[str, float]:
+    """Work per CPU second of this process: on a shared machine, the figure that compares embedded runs.
+
+    Absent for runs on workers (`load_cpu_s` not in `out`): the work happens in other processes.
+    """
+    if "load_cpu_s" not in out:
+        return {}
+    return {
+        "graph_load_cpu_s": round(out["load_cpu_s"], 2),
+        "follows_per_cpu_s": round(follows / out["load_cpu_s"], 1),
+        "run_cpu_s": round(out["run_cpu_s"], 2),
+        "deliveries_per_cpu_s": round(out["delivered"] / out["run_cpu_s"], 1),
+    }
 
 
 def plot_fanout(report: dict[str, Any], points: list[tuple[float, str, float]], path: Path) -> None:

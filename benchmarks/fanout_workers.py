@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.fanout import CORE, REGISTER_BATCH, FanoutRun, _followers_sample, fanout_report, plot_fanout
-from benchmarks.graph_load import IN_FLIGHT, _follow_batches
+from benchmarks.graph_load import IN_FLIGHT, FollowLists, follow_lists, import_batches
 from benchmarks.social_graph import PROFILES
 from cluster.client import Ack
 from cluster.workers.cli import worker_modules
@@ -163,12 +163,10 @@ async def _register(client: WorkerClient, accounts: int) -> np.ndarray:
     return ids
 
 
-async def _load_graph(
-    client: WorkerClient, batches: list[list[dict[str, Any]]], ids: np.ndarray, counts: np.ndarray
-) -> float:
-    """Append every follow (`Ack.PROCESSED`), then poll until sampled follower counts match the graph."""
+async def _load_graph(client: WorkerClient, lists: FollowLists, ids: np.ndarray, counts: np.ndarray) -> float:
+    """Append every follow as import records (`Ack.PROCESSED`), then poll until sampled follower counts match."""
     started = time.perf_counter()
-    queue = iter(batches)
+    queue = import_batches(lists, ids)
 
     async def appender() -> None:
         for batch in queue:
@@ -225,10 +223,10 @@ def run_fanout_workers(
     """Run the fanout benchmark once on `workers` worker processes; the embedded report's JSON plus the runtime's."""
     graph = PROFILES[profile]
     counts = np.zeros(graph.accounts, dtype=np.int64)
-    batches = _follow_batches(graph, counts)
-    follows = sum(len(b) for b in batches)
+    lists = follow_lists(graph, counts)
+    follows = int(counts.sum())
     rng = np.random.default_rng(seed)
-    sampled = _followers_sample(batches, counts, rng)
+    sampled = _followers_sample(lists, counts, rng)
 
     async def scenario(scratch: Path, address: str) -> dict[str, Any]:
         url = f"kafka://{address}/fanout{uuid.uuid4().hex[:12]}"
@@ -241,10 +239,7 @@ def run_fanout_workers(
                 t0 = time.perf_counter()
                 ids = await _register(client, graph.accounts)
                 register_s = time.perf_counter() - t0
-                for batch in batches:
-                    for r in batch:
-                        r["follower"], r["followee"] = int(ids[r["follower"]]), int(ids[r["followee"]])
-                load_s = await _load_graph(client, batches, ids, counts)
+                load_s = await _load_graph(client, lists, ids, counts)
                 run = WorkerFanoutRun(client, ids, counts, sampled, seconds, rng)
                 await run.warm()
                 elapsed = await run.run()

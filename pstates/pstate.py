@@ -187,6 +187,35 @@ class _Collection(PStateBase):
         self._resize(writer, outer, -1)
         return True
 
+    def contains_many(self, pairs: Iterable[tuple[Key, Key]]) -> list[bool]:
+        """Whether each `(key, element)` is in its collection, in order: one multi-get for all of them."""
+        elements = [encode_key(key) + ELEMENTS + encode_key(element) for key, element in pairs]
+        return [raw is not None for raw in self._multi_get(self._column, elements)]
+
+    def sizes(self, keys: Iterable[Key]) -> list[int]:
+        """The sizes of the collections at `keys`, in order (0 where there is none), with one multi-get."""
+        raws = self._multi_get(self._column, [encode_key(key) for key in keys])
+        return [0 if raw is None else int(_unpackb(raw)[0]) for raw in raws]
+
+    def _put_elements(self, writer: Transaction, rows: list[tuple[bytes, bytes, bytes]]) -> None:
+        """Store `(outer, element, raw)` rows, each outer's size moved once: reads are two multi-gets."""
+        column = self._column
+        existing = self._multi_get(column, [element for _, element, _ in rows])
+        grown: dict[bytes, int] = {}
+        added: set[bytes] = set()  # an element given twice is new once
+        for (outer, element, _), before in zip(rows, existing, strict=True):
+            if before is None and element not in added:
+                added.add(element)
+                grown[outer] = grown.get(outer, 0) + 1
+        outers = list(grown)
+        sizes = [
+            (0 if raw_meta is None else int(unpack(raw_meta)[0])) + grown[outer]
+            for outer, raw_meta in zip(outers, self._multi_get(column, outers), strict=True)
+        ]
+        # Bulk pairs: folded into the overlay only when this column is next read (`Transaction.put_many`).
+        writer.put_many(column, [(element, raw) for _, element, raw in rows])
+        writer.put_many(column, [(outer, _pack_meta([size])) for outer, size in zip(outers, sizes, strict=True)])
+
     def _bounds(self, prefix: bytes, start: Key, end: Key) -> tuple[bytes, bytes]:
         low = prefix if start is None else prefix + encode_key(start)
         high = prefix + PREFIX_END if end is None else prefix + encode_key(end)
@@ -200,6 +229,7 @@ class SortedMapPState(_Collection):
         inner = _inner(spec, SortedMap)
         super().__init__(spec, reader, writer)
         self._check_sub = self._key_guard("sorted map key", inner.key_type)
+        self._int_subs = inner.key_type is int
         self._decode_sub = suffix_decoder(inner.key_type)
         self._pack = self._value_packer("value", inner.value_type)
 
@@ -229,6 +259,58 @@ class SortedMapPState(_Collection):
         self._check_sub(sub)
         outer = encode_key(key)
         self._put_element(writer, outer, outer + ELEMENTS + encode_key(sub), self._pack(value))
+
+    def int_range_raw(
+        self, key: Key, start: int | None = None, limit: int | None = None
+    ) -> tuple[np.ndarray, list[bytes]]:
+        """Int subs `>= start` of the map at `key` as an int64 array, with their values still msgpack-encoded.
+
+        For maps keyed by ints read in bulk (a fanout page): the subs are decoded with numpy, not one call
+        each, and values that repeat (the same options on most rows) can be decoded once by the caller.
+        """
+        prefix = encode_key(key) + ELEMENTS
+        low, high = self._bounds(prefix, start, None)
+        pairs = list(self._range(self._column, low, high, limit=limit))
+        if not pairs:
+            return np.empty(0, dtype=np.int64), []
+        width = len(prefix) + 9  # the int tag and 8 big-endian bytes follow the prefix
+        keys = b"".join([element for element, _ in pairs])
+        if len(keys) != width * len(pairs):
+            raise SchemaError(f"PState {self.name}: int_range_raw needs int subs")
+        columns = np.frombuffer(keys, dtype=np.uint8).reshape(len(pairs), width)[:, len(prefix) + 1 :]
+        unsigned = np.ascontiguousarray(columns).view(">u8").reshape(-1).astype(np.uint64)
+        ids: np.ndarray = (unsigned ^ np.uint64(INT_OFFSET)).view(np.int64)
+        return ids, [raw for _, raw in pairs]
+
+    def get_many(self, pairs: Iterable[tuple[Key, Key]], default: Any = None) -> list[Any]:
+        """Values at each `(key, sub)`, in order, `default` where absent: one multi-get for all of them."""
+        elements = [encode_key(key) + ELEMENTS + encode_key(sub) for key, sub in pairs]
+        return [default if raw is None else unpack(raw) for raw in self._multi_get(self._column, elements)]
+
+    def put_many(self, rows: Iterable[tuple[Key, Key, Any]]) -> None:
+        """Set every `(key, sub, value)`, in order (a later row wins); sizes move once per key."""
+        writer = self._writable()
+        check_key, check_sub, pack = self._check_key, self._check_sub, self._pack
+        int_subs, pack_int, tag, offset = self._int_subs, PACK_TAGGED_U64, INT_TAG, INT_OFFSET
+        prefixes: dict[Key, tuple[bytes, bytes]] = {}  # rows often share a key, and a value object
+        packed: dict[int, tuple[object, bytes]] = {}
+        encoded: list[tuple[bytes, bytes, bytes]] = []
+        for key, sub, value in rows:
+            known = prefixes.get(key)
+            if known is None:
+                check_key(key)
+                outer = encode_key(key)
+                known = prefixes[key] = (outer, outer + ELEMENTS)
+            if int_subs and type(sub) is int and -offset <= sub < offset:  # `encode_key` of an int, inlined
+                element = known[1] + pack_int(tag, sub + offset)
+            else:
+                check_sub(sub)
+                element = known[1] + encode_key(sub)
+            raw = packed.get(id(value))
+            if raw is None:  # the value is kept with its bytes, so its id is not reused meanwhile
+                raw = packed[id(value)] = (value, pack(value))
+            encoded.append((known[0], element, raw[1]))
+        self._put_elements(writer, encoded)
 
     def remove(self, key: Key, sub: Key) -> bool:
         """Remove `sub` from the map at `key`; return whether it was there."""

@@ -269,6 +269,14 @@ def _tuple_check(declared: tuple[object, ...]) -> Check:
             and all(element_check(element) for element_check, element in zip(elements, value, strict=True))
         )
 
+    if tuple(declared) == (int, int):  # bucket and per-task keys, checked per row on bulk paths: inlined
+
+        def int_pair(value: object) -> bool:
+            return (type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int) or (
+                check(value)
+            )
+
+        return int_pair
     return check
 
 

@@ -20,8 +20,9 @@ A status goes to its author, then (direct statuses: to mentioned followers only,
   (`tag_delivery`), paged on the tag's task.
 - **followers**: each follower bucket of the author (relationships' `follower_buckets`): the step runs on
   the task owning the bucket key, reads up to `limit` followers from `$$partitioned_followers` (a routed
-  mirror read: with equal task counts the bucket lives on this very task), filters them (`recipients`),
-  drops owners of an exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged
+  mirror read: with equal task counts the bucket lives on this very task) as an id array with the options
+  still encoded (`follower_pages`), filters them (`recipients`: vectorized for ordinary statuses), drops
+  owners of an exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged
   author), groups them by the task owning each follower and hops there once per task.
 
 Throttle: every paged source (a bucket, the author's memberships, a tag's followers) delivers at most
@@ -58,10 +59,12 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from modules.core import boosts
+import numpy as np
+
+from modules.core import boosts, follower_pages
 from modules.core.delivery import Delivery, reaches
 from modules.core.ids import task_key
-from modules.core.list_delivery import exclusive_owners, flagged, list_targets, memberships
+from modules.core.list_delivery import EXCLUSIVE_FLAG, exclusive_owners, flagged, list_targets, memberships
 from modules.core.tag_delivery import TAG_FOLLOWERS, tag_followers, tag_recipients, tags_to_follow
 from topology.context import Batch, BatchContext, TopologyContext
 
@@ -76,7 +79,6 @@ class Fanout:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._owners: dict[int, dict[int, int]] = {}  # task count -> account -> owning task
         self._pending_ctx: object = None  # the attempt whose deliveries `_pending` gathers
         self._pending: dict[tuple[int, str], list[tuple[int, list[int]]]] = {}  # (task, global) -> deliveries
         self._tags_ctx: object = None  # the attempt `_tags` memoizes for
@@ -143,16 +145,16 @@ class Fanout:
     def fan_out_page(self, ctx: BatchContext, status: Delivery, key: tuple[int, int], after: int | None) -> None:
         """Deliver up to `limit` followers of bucket `key` after `after`; keep or drop the continuation."""
         followers = ctx.pstate("$$partitioned_followers", module="relationships")
-        rows = followers.range(key, None if after is None else after + 1, limit=self.limit + 1)
-        page = rows[: self.limit]
-        self.deliver_home(ctx, status, self.recipients(ctx, status, page))
-        if len(rows) <= self.limit and after is None:
+        ids, raws = followers.int_range_raw(key, None if after is None else after + 1, limit=self.limit + 1)
+        page, page_raws = ids[: self.limit], raws[: self.limit]
+        self.deliver_home(ctx, status, self.recipients(ctx, status, page, page_raws))
+        if ids.size <= self.limit and after is None:
             return  # the whole bucket in one page: no continuation, no write (the common case)
         continuations = ctx.pstate(CONTINUATIONS)
         here = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
         sub = (status["id"], key[0], key[1])
-        if len(rows) > self.limit:
-            continuations.put(here, sub, {"status": status, "after": page[-1][0], "batch": ctx.batch_id})
+        if ids.size > self.limit:
+            continuations.put(here, sub, {"status": status, "after": int(page[-1]), "batch": ctx.batch_id})
         else:
             continuations.remove(here, sub)
 
@@ -229,55 +231,41 @@ class Fanout:
     # -- helpers ---------------------------------------------------------------------------------------
 
     @staticmethod
-    def recipients(ctx: TopologyContext, status: Delivery, page: list[tuple[int, Any]]) -> list[int]:
-        """The followers of `page` (`(follower, follow options)` rows) that `status` reaches.
+    def recipients(ctx: TopologyContext, status: Delivery, ids: np.ndarray, raws: list[bytes]) -> np.ndarray:
+        """The followers `ids` (follow options still encoded: `raws`) that `status` reaches.
 
-        The same rule as `delivery.reaches`, with a fast path for what is not direct and not a reply to
-        someone else (nearly every status): only the author and a follow's `languages` can leave one out.
+        The same rule as `delivery.reaches`, vectorized for what is not a boost, not direct and not a reply
+        to someone else (nearly every status): only the author and a follow's `languages` can leave one out.
         """
+        if follower_pages.is_ordinary(status):
+            return follower_pages.ordinary_recipients(status, ids, raws)
+        page = follower_pages.rows(ids, raws)
         if status.get("reblog_of") is not None:
-            return boosts.recipients(status, page)
-        author, language, reply_to = status["author"], status["language"], status["reply_to"]
-        if status["visibility"] != "direct" and (reply_to is None or reply_to == author):
-            if not language:
-                return [f for f, options in page if f != author and options is not None]
-            return [
-                f
-                for f, options in page
-                if f != author
-                and options is not None
-                and (not (languages := options.get("languages")) or language in languages)
-            ]
+            return np.array(boosts.recipients(status, page), dtype=np.int64)
         following = ctx.pstate("$$following", module="relationships")
 
         def follows(a: int, b: int) -> bool:
             return bool(following.contains(a, b))
 
-        return [f for f, options in page if f != author and reaches(status, f, options, follows)]
+        reached = [f for f, options in page if f != status["author"] and reaches(status, f, options, follows)]
+        return np.array(reached, dtype=np.int64)
 
-    def deliver_home(self, ctx: TopologyContext, status: Delivery, recipients: list[int]) -> None:
+    def deliver_home(self, ctx: TopologyContext, status: Delivery, recipients: np.ndarray | list[int]) -> None:
         """Deliver to the home timelines of `recipients` but the owners of exclusive lists with the author."""
-        excluded = exclusive_owners(ctx, status, recipients)
-        self.deliver_grouped(ctx, status, [r for r in recipients if r not in excluded] if excluded else recipients)
+        accounts = np.asarray(recipients, dtype=np.int64)
+        if accounts.size and status.get(EXCLUSIVE_FLAG):
+            excluded = exclusive_owners(ctx, status, accounts.tolist())
+            if excluded:
+                accounts = accounts[~np.isin(accounts, np.fromiter(excluded, dtype=np.int64, count=len(excluded)))]
+        self.deliver_grouped(ctx, status, accounts)
 
-    def deliver_grouped(self, ctx: TopologyContext, status: Delivery, recipients: list[int]) -> None:
-        """Hop once to each task owning some of `recipients` (task ownership memoized per account)."""
-        if not recipients:
+    def deliver_grouped(self, ctx: TopologyContext, status: Delivery, recipients: np.ndarray | list[int]) -> None:
+        """Hop once to each task owning some of `recipients` (owners computed for the whole array at once)."""
+        accounts = np.asarray(recipients, dtype=np.int64)
+        if accounts.size == 0:
             return
-        owners = self._owners.get(ctx.tasks)
-        if owners is None:
-            owners = self._owners[ctx.tasks] = {}
-        owner = owners.get
-        groups: list[list[int]] = [[] for _ in range(ctx.tasks)]
-        adds = [group.append for group in groups]
-        for account in recipients:
-            task = owner(account)
-            if task is None:
-                task = owners[account] = ctx.task_of(account)
-            adds[task](account)
-        for task, accounts in enumerate(groups):
-            if accounts:
-                ctx.hop_to_task(task, "deliver", {"status": status, "accounts": accounts})
+        for task, owned in follower_pages.by_task(accounts, ctx.tasks):
+            ctx.hop_to_task(task, "deliver", {"status": status, "accounts": owned})
 
     @staticmethod
     def reaches(ctx: TopologyContext, status: Delivery, account: int, options: dict[str, Any] | None) -> bool:

@@ -35,6 +35,7 @@ INITIAL_ROWS = 64
 EMPTY = np.iinfo(np.int64).min  # the newest id of an empty timeline
 FULL = np.iinfo(np.int64).max  # padding after the ids of a row being merged
 WINDOW = 16  # an id older than a timeline's newest is inserted vectorized if it belongs among its last WINDOW
+WIDE_WINDOW = 256  # the second try for the ids that do not: a burst of statuses from a task that ran behind
 
 
 class HomeTimelines:
@@ -190,30 +191,36 @@ class HomeTimelines:
         self._count[r] = len(timeline)
         self._newest[r] = timeline[-1] if timeline else EMPTY
 
-    def _insert_near_end(self, row: np.ndarray, sid: np.ndarray) -> None:
+    def _insert_near_end(self, row: np.ndarray, sid: np.ndarray, width: int = WINDOW) -> None:
         """Insert ids older than their row's newest (pairs sorted by row then id, distinct), vectorized.
 
         The usual such id is a little older than the newest (a status of another task, whose clock or
-        stream ran behind): it belongs among the last `WINDOW` ids of the ring. Those are gathered into a
-        matrix with the new ids, sorted and deduplicated per row, and written back to the same ring slots
-        onwards (an id keeps its slot when newer ids are inserted after it). Rows where that does not hold
-        go through `_insert_slowly`.
+        stream ran behind): it belongs among the last `WINDOW` ids of the ring (or anywhere in a timeline
+        shorter than that, which is then its own window). Those are gathered into a matrix with the new ids,
+        sorted and deduplicated per row, and written back to the same ring slots onwards (an id keeps its
+        slot when newer ids are inserted after it). Rows where that does not hold are tried again with
+        `WIDE_WINDOW`, then go through `_insert_slowly`.
         """
-        cap, width = self.cap, WINDOW
+        cap = self.cap
         starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
         lengths = np.diff(np.append(starts, row.size))
         rows = row[starts]
         counts = self._count[rows]
-        ok = (counts >= width) & (lengths <= cap - width)
-        window = self._ids[rows[:, None], (counts[:, None] - width + np.arange(width)) % cap]
-        ok &= sid[starts] >= window[:, 0]
+        have = np.minimum(counts, width)  # a timeline shorter than the window is a window of its own
+        columns = np.arange(width)
+        window = self._ids[rows[:, None], (counts[:, None] - have[:, None] + columns) % cap]
+        window[columns[None, :] >= have[:, None]] = FULL
+        ok = (lengths <= cap - width) & ((counts < width) | (sid[starts] >= window[:, 0]))
         if not ok.all():
             pairs_ok = np.repeat(ok, lengths)
-            self._insert_slowly(row[~pairs_ok], sid[~pairs_ok])
+            if width < WIDE_WINDOW:
+                self._insert_near_end(row[~pairs_ok], sid[~pairs_ok], WIDE_WINDOW)
+            else:
+                self._insert_slowly(row[~pairs_ok], sid[~pairs_ok])
             if not ok.any():
                 return
             row, sid = row[pairs_ok], sid[pairs_ok]
-            rows, counts, lengths, window = rows[ok], counts[ok], lengths[ok], window[ok]
+            rows, counts, have, lengths, window = rows[ok], counts[ok], have[ok], lengths[ok], window[ok]
             starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
         groups = rows.size
         widest = int(lengths.max())
@@ -228,8 +235,8 @@ class HomeTimelines:
         merged.sort(axis=1)
         sizes = (merged != FULL).sum(axis=1)
         group, column = np.nonzero(np.arange(merged.shape[1])[None, :] < sizes[:, None])
-        self._ids[rows[group], (counts[group] - width + column) % cap] = merged[group, column]
-        added = sizes - width
+        self._ids[rows[group], (counts[group] - have[group] + column) % cap] = merged[group, column]
+        added = sizes - have
         self._count[rows] = counts + added
         self._newest[rows] = merged[np.arange(groups), sizes - 1]
         self.deliveries += int(added.sum())

@@ -26,6 +26,7 @@ from modules.relationships.records import (
     BLOCK_OPS,
     ENDORSE_OPS,
     FOLLOW_OPS,
+    IMPORT_OP,
     LIST_OPS,
     MUTE_OPS,
     check_note,
@@ -37,7 +38,7 @@ from modules.relationships.suggestions import follower_count_moved
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
 Record = dict[str, Any]
-ALL_FOLLOWS_OPS = FOLLOW_OPS | ENDORSE_OPS | LIST_OPS
+ALL_FOLLOWS_OPS = FOLLOW_OPS | ENDORSE_OPS | LIST_OPS | {IMPORT_OP}
 
 # -- *follows ------------------------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ def forget_follower(ctx: TopologyContext, payload: list[int]) -> None:
     ctx.pstate("$$notify_followers").remove(followee, follower)
     ctx.hop(bucket_key(followee, bucket), "partitioned_remove", [followee, bucket[1], follower])
     before = ctx.pstate("$$follower_buckets").get(followee, [])
-    _put_buckets(ctx, followee, before, resized(before, task, -1))
+    put_buckets(ctx, followee, before, resized(before, task, -1))
     events.emit(ctx, events.UNFOLLOWED, follower, followee)
 
 
@@ -201,17 +202,22 @@ def index_notify(ctx: TopologyContext, followee: int, follower: int, options: di
 def place_follower(ctx: TopologyContext, followee: int) -> Bucket:
     """Count one more follower in the bucket chosen for it, opening a bucket if needed; return the bucket."""
     before: list[Bucket] = ctx.pstate("$$follower_buckets").get(followee, [])
-    buckets = list(before)  # `before` stays as read: the count it had
-    owner = ctx.task_of(followee)
-    task = choose_task(buckets, owner, ctx.tasks)
+    buckets, placed = placed_in(ctx, followee, before)
+    put_buckets(ctx, followee, before, buckets)
+    return placed
+
+
+def placed_in(ctx: TopologyContext, followee: int, before: list[Bucket]) -> tuple[list[Bucket], Bucket]:
+    """Return `before` with one more follower in the bucket chosen for it (opened if needed), and that bucket."""
+    buckets = [list(bucket) for bucket in before]  # `before` stays as read: the count it had
+    task = choose_task(buckets, -1, ctx.tasks)  # the owner matters only for a new bucket
     if task is None:
-        task = next_task(buckets, owner, ctx.tasks)
+        task = next_task(buckets, ctx.task_of(followee), ctx.tasks)
         buckets.append([task, salt_for(followee, task, ctx.tasks, ctx.task_of), 0])
-    buckets = resized(buckets, task, 1)
-    _put_buckets(ctx, followee, before, buckets)
     placed = bucket_on(buckets, task)
     assert placed is not None
-    return placed
+    placed[2] += 1  # `resized(buckets, task, 1)`, which never drops a bucket, without copying twice
+    return buckets, placed
 
 
 def partitioned_put(ctx: TopologyContext, payload: list[Any]) -> None:
@@ -233,7 +239,7 @@ def _bucket(ctx: TopologyContext, followee: int, task: int) -> Bucket:
     return bucket
 
 
-def _put_buckets(ctx: TopologyContext, followee: int, before: list[Bucket], buckets: list[Bucket]) -> None:
+def put_buckets(ctx: TopologyContext, followee: int, before: list[Bucket], buckets: list[Bucket]) -> None:
     view = ctx.pstate("$$follower_buckets")
     follower_count_moved(ctx, followee, sum(b[2] for b in before), sum(b[2] for b in buckets))
     if buckets:

@@ -3,7 +3,7 @@
 Names (stable: storage is keyed by them). Record shapes are in `records` (and `filter_records`), write
 paths in `graph` and one file per feature, reads in `queries` and the feature files.
 
-    depots     *follows (also endorsements and lists)  *account_settings  *blocks  *mutes  *notes
+    depots     *follows (also endorsements, lists and imports: `imports`)  *account_settings  *blocks  *mutes  *notes
                *suggestions  *followed_tags  *filters
                *follow_events (internal: appended by `graph` on the followee's task; see `events`)
     stream     graph    *follows *account_settings *blocks *mutes *notes *suggestions
@@ -46,7 +46,7 @@ paths in `graph` and one file per feature, reads in `queries` and the feature fi
 from __future__ import annotations
 
 from depots.declaration import hash_by, internal
-from modules.relationships import endorsements, filters, graph, lists, queries, suggestions, tags
+from modules.relationships import endorsements, filters, graph, imports, lists, queries, suggestions, tags
 from modules.relationships.records import field_of, follows_actor
 from pstates.schema import Map, SortedMap, SortedSet
 from topology.module import Module, ModuleBuilder, all_tasks, by_key
@@ -100,13 +100,13 @@ class Relationships(Module):
         topology.pstate(lists.LIST_MEMBERSHIPS, Map(int, SortedMap((int, int), dict)))
         topology.pstate(lists.ID_CLOCK, ID_CLOCK)
         topology.pstate(suggestions.POPULAR, Map((str, int), SortedSet((int, int))))
-        topology.source("*follows", graph.on_follows)
+        topology.source("*follows", imports.on_follows)
         topology.source("*account_settings", graph.on_settings)
         topology.source("*blocks", graph.on_blocks)
         topology.source("*mutes", graph.on_mutes)
         topology.source("*notes", graph.on_notes)
         topology.source("*suggestions", suggestions.on_suggestions)
-        for step in graph.STEPS:
+        for step in (*graph.STEPS, *imports.STEPS):
             topology.step(step)
 
     def _define_tags(self, m: ModuleBuilder) -> None:

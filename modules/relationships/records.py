@@ -9,6 +9,8 @@ Depot records (all account ids are ints):
                        {"op": "list_update", "owner", "list_id", "title"?, "replies_policy"?, "exclusive"?}
                        {"op": "list_delete", "owner", "list_id"}
                        {"op": "list_add" | "list_remove", "owner", "list_id", "accounts": [ids]}
+                       {"op": "import_follows", "follower", "followees": [ids], "reblogs"?, "notify"?,
+                        "languages"?}   (Mastodon's following-list import: see `imports`)
     *account_settings  {"account", "locked": bool}
     *blocks            {"op": "block" | "unblock", "blocker", "blocked"}
     *mutes             {"op": "mute", "muter", "muted", "notifications"?: bool, "duration_s"?: int | None}
@@ -39,6 +41,7 @@ from topology.context import RecordRejected
 
 FOLLOWEE_OPS = frozenset({"authorize", "reject", "remove_follower"})
 FOLLOW_OPS = frozenset({"follow", "unfollow"}) | FOLLOWEE_OPS
+IMPORT_OP = "import_follows"
 ENDORSE_OPS = frozenset({"endorse", "unendorse"})
 LIST_OPS = frozenset({"list_create", "list_update", "list_delete", "list_add", "list_remove"})
 BLOCK_OPS = frozenset({"block", "unblock"})

@@ -44,6 +44,7 @@ def test_tiny_fanout_benchmark_reports_every_figure_and_a_plot(tmp_path: Path) -
     assert report["accounts"] == 1_000 and report["follows"] > 15_000 and report["follows_per_s"] > 0
     assert report["deliveries"] > 0 and report["deliveries"] == report["deliveries_owed"]
     assert report["statuses_per_s"] > 0 and report["deliveries_per_s"] > 0
+    assert report["follows_per_cpu_s"] > 0 and report["deliveries_per_cpu_s"] > 0
     assert report["celebrity_posts"] >= 1 and report["fanout_backlog_at_end"] == 0
     for latency in ("fanout_ordinary", "fanout_celebrity", "home_read"):
         assert report[latency]["samples"] > 0

@@ -26,4 +26,4 @@ def test_the_graph_is_power_law_and_seeded() -> None:
 def test_tiny_profile_loads_with_every_follower_count_right() -> None:
     report = run_graph_benchmark("tiny", tasks=4)
     assert report["follower_count_mismatches"] == 0
-    assert report["follows"] > 15_000 and report["follows_per_s"] > 0
+    assert report["follows"] > 15_000 and report["follows_per_s"] > 0 and report["follows_per_cpu_s"] > 0

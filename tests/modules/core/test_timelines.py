@@ -81,3 +81,35 @@ def test_a_run_longer_than_the_cap_keeps_the_newest() -> None:
     assert rings.peek(7) == [19, 18, 17, 16]
     assert rings.peek(8) == [18]
     assert rings.deliveries == 12
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_short_timelines_take_older_ids_in_order(seed: int) -> None:
+    """Timelines shorter than the insert window (new accounts, the first seconds) get out-of-order ids right."""
+    rng = random.Random(seed)
+    rings, model = HomeTimelines(600), ListModel(600)
+    accounts = list(range(50))
+    for _ in range(8):
+        batch = [(rng.randint(1, 400), rng.sample(accounts, rng.randint(1, 50))) for _ in range(rng.randint(1, 6))]
+        rings.deliver_many(batch)
+        for status_id, account in sorted({(s, a) for s, recipients in batch for a in recipients}):
+            model.deliver(status_id, [account])
+        assert [rings.peek(a) for a in accounts] == [model.peek(a) for a in accounts]
+    assert rings.deliveries == model.deliveries
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_burst_from_a_task_that_ran_behind_lands_in_order(seed: int) -> None:
+    """Ids older than the last 16 of a long timeline (a task's burst that ran behind) go in at their place."""
+    rng = random.Random(seed)
+    rings, model = HomeTimelines(600), ListModel(600)
+    accounts = list(range(30))
+    newest = 100_000
+    for _ in range(12):
+        newest += 300
+        batch = [(newest - rng.randint(0, 400), rng.sample(accounts, rng.randint(1, 30))) for _ in range(40)]
+        rings.deliver_many(batch)
+        for status_id, account in sorted({(s, a) for s, recipients in batch for a in recipients}):
+            model.deliver(status_id, [account])
+        assert [rings.peek(a) for a in accounts] == [model.peek(a) for a in accounts]
+    assert rings.deliveries == model.deliveries
