@@ -29,6 +29,7 @@ favourites are the pairs of the depot.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import defaultdict
 from typing import Any
@@ -59,12 +60,16 @@ class MastodonLoad:
 
     async def setup(self, client: ClusterClient) -> None:
         """Register the accounts, then the follows of the power-law graph (everything acknowledged PROCESSED)."""
-        for k in range(ACCOUNTS):
-            record = {"op": "register", "uuid": f"chaos-account-{k}", "username": f"chaos{k}"}
-            self.accounts.append(int((await client.append(CORE, "*accounts", record)).value))
-        for follower, followee in follow_graph(self.accounts):
-            follow: dict[str, Any] = {"op": "follow", "follower": follower, "followee": followee}
-            await client.append(RELATIONSHIPS, "*follows", follow)
+        registrations = [
+            {"op": "register", "uuid": f"chaos-account-{k}", "username": f"chaos{k}"} for k in range(ACCOUNTS)
+        ]
+        results = await asyncio.gather(*(client.append(CORE, "*accounts", r) for r in registrations))
+        self.accounts = [int(result.value) for result in results]
+        follows = [
+            {"op": "follow", "follower": follower, "followee": followee}
+            for follower, followee in follow_graph(self.accounts)
+        ]
+        await asyncio.gather(*(client.append(RELATIONSHIPS, "*follows", f) for f in follows))
 
     def next_append(self, seed: int, n: int) -> tuple[str, str, dict[str, Any]]:
         """Record `n`: a status, a self-reply or a favourite (see the module docstring)."""
