@@ -6,9 +6,10 @@ less than `MAXIMUM_GROUP_SPAN_HOURS` after the bucket's start, else it opens a n
 Every other notification is its own group, `ungrouped-<id>`. Mastodon keeps the current bucket in Redis
 with a TTL; here it is `$$notification_groups` (recipient -> prefix -> {"bucket", "latest"}), dropped
 when the group's latest notification goes (trim, dismiss, clear), so the index never outgrows the timeline.
-Hours come from the source record's time, so a replay assigns the same keys; `latest` is the group's newest
-notification id (not the last one processed), so a replay that meets the same notifications in another
-order stores the same entry.
+Hours come from the source record's time, so a replay assigns the same keys, and `latest` is the group's newest
+notification id (not the last one processed), so a replay meeting them in another order stores the same
+entry. Not order-free: the bucket is the hour of the first notification *processed*, so a group whose
+first notifications straddle an hour and come from different partitions may bucket differently on replay.
 
 A page of groups (`group_page`) is Mastodon's: walk notifications newest first (oldest first after
 `min_id`), keep the first one of each group until `limit` groups; then each group reports the whole
