@@ -8,8 +8,9 @@ it with SIGKILL, times the failover, and restarts it. Then it stops the load and
 - the module set's live checks on the running workers (the ledger: balances and counts answered);
 - no acknowledged append is lost, none is in the depot twice, nothing refused is in the depot, and each
   partition's offsets are contiguous;
-- every PState of every task, byte for byte, equals an embedded `InProcessCluster` that replayed the same
-  depots (read back from the broker) from scratch, and that replay equals a plain fold of the depot.
+- every PState of every task, byte for byte, equals an embedded replay (`ChaosReplay`: the workers' depots
+  read back from the broker, its own internal depots, in the module set's stages), and that replay equals
+  a plain fold of the depot.
 
 Failover figures, per kill: SIGKILL -> every task answering a query again; SIGKILL -> first acknowledged
 append on a task the victim owned; restart -> the restarted worker serving and every task answering.
