@@ -8,8 +8,9 @@ it with SIGKILL, times the failover, and restarts it. Then it stops the load and
 - the module set's live checks on the running workers (the ledger: balances and counts answered);
 - no acknowledged append is lost, none is in the depot twice, nothing refused is in the depot, and each
   partition's offsets are contiguous;
-- every PState of every task, byte for byte, equals an embedded `InProcessCluster` that replayed the same
-  depots (read back from the broker) from scratch, and that replay equals a plain fold of the depot.
+- every PState of every task, byte for byte, equals an embedded replay (`ChaosReplay`: the workers' depots
+  read back from the broker, its own internal depots, in the module set's stages), and that replay equals
+  a plain fold of the depot.
 
 Failover figures, per kill: SIGKILL -> every task answering a query again; SIGKILL -> first acknowledged
 append on a task the victim owned; restart -> the restarted worker serving and every task answering.
@@ -29,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from cluster.depot_storage import KafkaStorage, open_depot_storage
-from cluster.inprocess import InProcessCluster
 from cluster.workers.chaos_checks import compare_pstates, pstate_sizes, read_depot, wait_settled
 from cluster.workers.chaos_load import Load, WorkerProcess, start_worker
 from cluster.workers.chaos_modules import LEDGER, ChaosModules
+from cluster.workers.chaos_replay import ChaosReplay
 from cluster.workers.client import WorkerClient
 from depots.log import FsyncPolicy
 from pstates.errors import TuskError
@@ -143,7 +144,7 @@ class ChaosRun:
         self.rng = random.Random(settings.seed)
         self.report = ChaosReport(modules.name, settings.workers, TASKS, settings.seed, settings.session_timeout_ms)
         self.workers: list[WorkerProcess] = []
-        self.replay = InProcessCluster(root / "replay", depots=broker_url)
+        self.replay = ChaosReplay(root, broker_url)
         self.replayed = True
 
     async def run(self) -> ChaosReport:
@@ -152,6 +153,8 @@ class ChaosRun:
         self.data.mkdir(parents=True, exist_ok=True)
         try:
             load = await self._run_workers(started)
+            if self.replayed:
+                await self._catch_up_replay()
             await self._compare_stores(load)
         finally:
             await self.replay.close()
@@ -168,6 +171,8 @@ class ChaosRun:
             ) as client:
                 if self.modules.setup is not None:
                     await self.modules.setup(client)
+                    # A barrier, as a replay's stages are: the load starts once the setup was processed.
+                    self.report.problems += [f"setup not settled: {line}" for line in await self._settled()]
                 load = Load(client, self.modules, self.settings.seed, self.settings.rate)
                 appending = asyncio.get_running_loop().create_task(load.run(self.settings.appenders))
                 try:
@@ -276,23 +281,32 @@ class ChaosRun:
         """Wait for the cluster to catch up; replay the depots; compare what the workers answer and hold."""
         await self._until(lambda: self._covered(self.workers), FAILOVER_BOUND_S, "every task to be served")
         await self._every_task_answers(client)
-        definitions = [m.definition() for m in self.modules.build()]
-        storage = open_depot_storage(self.url, self.root, FsyncPolicy.ALWAYS)
-        assert isinstance(storage, KafkaStorage)
+        self.report.problems += [f"not settled: {line}" for line in await self._settled()]
         try:
-            behind = await wait_settled(self.data, definitions, TASKS, storage, SETTLE_BOUND_S)
-        finally:
-            await storage.close()
-        self.report.problems += [f"not settled: {line}" for line in behind[:20]]
-        for module in self.modules.build():
-            await self.replay.launch(module, TASKS)
-        try:
-            await self.replay.controls.wait_idle(SETTLE_BOUND_S)
+            await self.replay.launch_staged(self.modules.build(), TASKS, self.modules.replay_stages, SETTLE_BOUND_S)
         except (TuskError, TimeoutError) as exc:  # say so, and still check the depots below
             self.replayed = False
             self.report.problems.append(f"the embedded replay did not finish: {exc!r}")
             return
         self.report.problems += await self.modules.live_checks(client, self.replay)
+
+    async def _settled(self) -> list[str]:
+        """Wait (bounded) until the workers consumed every source but ticks to the end; the lag left."""
+        definitions = [m.definition() for m in self.modules.build()]
+        storage = open_depot_storage(self.url, self.root, FsyncPolicy.ALWAYS)
+        assert isinstance(storage, KafkaStorage)
+        try:
+            return (await wait_settled(self.data, definitions, TASKS, storage, SETTLE_BOUND_S))[:20]
+        finally:
+            await storage.close()
+
+    async def _catch_up_replay(self) -> None:
+        """With the workers stopped, let the replay read what they appended since (ticks) to the end."""
+        try:
+            await self.replay.catch_up(SETTLE_BOUND_S)
+        except (TuskError, TimeoutError) as exc:
+            self.replayed = False
+            self.report.problems.append(f"the embedded replay did not catch up: {exc!r}")
 
     async def _compare_stores(self, load: Load) -> None:
         """With the workers stopped: depots exactly-once, the replay against a fold, every PState byte for byte."""

@@ -144,3 +144,5 @@ class Load:
         self.acknowledged.add(n)
         self.acks.append((now, result.partition % self.client.tasks))
         self.latencies.append(now - started)
+        if self.modules.on_acknowledged is not None:
+            await self.modules.on_acknowledged(self.client, n, result.value)

@@ -6,10 +6,9 @@ query shows that a task answers, and adds its own checks: `live_checks` run agai
 stop (task globals such as home timelines live only in a running worker's memory) and `fold_checks`
 recompute expected state straight from the depot records, so the replay itself is checked too.
 
-Only the ledger set exists: workers host only the ledger today (docs/kafka.md). A Mastodon set plugs in
-here once `tusk worker --module core` works: its `next_append` posts statuses (after a `setup` that creates
-accounts and follows), `record_id` reads the status uuid, and its `live_checks` compare every account's
-home timeline on the workers with the replay's.
+Two sets: `ledger` (below) and `mastodon` (`chaos_mastodon.py`: accounts and follows in `setup`, statuses,
+self-replies and favourites as the load, home timelines compared live). A set whose load depends on what
+the workers answered (ids) keeps that state itself, so `module_set` builds a fresh one per run.
 """
 
 from __future__ import annotations
@@ -41,6 +40,9 @@ class ChaosModules:
     live_checks: Callable[[ClusterClient, InProcessCluster], Awaitable[list[str]]]
     fold_checks: Callable[[InProcessCluster, DepotRecords], Awaitable[list[str]]]
     setup: Callable[[ClusterClient], Awaitable[None]] | None = None
+    # (client, n, the append's result value): awaited after append `n` was acknowledged
+    on_acknowledged: Callable[[ClusterClient, int, Any], Awaitable[None]] | None = None
+    replay_stages: tuple[frozenset[tuple[str, str]], ...] = ()  # (module, topology) run first, in order
 
 
 # -- the ledger ------------------------------------------------------------------------------------------------
@@ -121,12 +123,19 @@ LEDGER = ChaosModules(
     fold_checks=_ledger_fold_checks,
 )
 
-MODULE_SETS: dict[str, ChaosModules] = {LEDGER.name: LEDGER}
+
+def _mastodon() -> ChaosModules:
+    from cluster.workers.chaos_mastodon import mastodon_set
+
+    return mastodon_set()
+
+
+MODULE_SETS: dict[str, Callable[[], ChaosModules]] = {"ledger": lambda: LEDGER, "mastodon": _mastodon}
 
 
 def module_set(name: str) -> ChaosModules:
-    """The module set called `name`, or SystemExit naming the known ones."""
-    found = MODULE_SETS.get(name)
-    if found is None:
-        raise SystemExit(f"unknown module set {name!r}; known: {sorted(MODULE_SETS)} (workers host only these today)")
-    return found
+    """A fresh module set called `name`, or SystemExit naming the known ones."""
+    build = MODULE_SETS.get(name)
+    if build is None:
+        raise SystemExit(f"unknown module set {name!r}; known: {sorted(MODULE_SETS)}")
+    return build()

@@ -6,7 +6,10 @@ less than `MAXIMUM_GROUP_SPAN_HOURS` after the bucket's start, else it opens a n
 Every other notification is its own group, `ungrouped-<id>`. Mastodon keeps the current bucket in Redis
 with a TTL; here it is `$$notification_groups` (recipient -> prefix -> {"bucket", "latest"}), dropped
 when the group's latest notification goes (trim, dismiss, clear), so the index never outgrows the timeline.
-Hours come from the source record's time, so a replay assigns the same keys.
+Hours come from the source record's time, so a replay assigns the same keys, and `latest` is the group's newest
+notification id (not the last one processed), so a replay meeting them in another order stores the same
+entry. Not order-free: the bucket is the hour of the first notification *processed*, so a group whose
+first notifications straddle an hour and come from different partitions may bucket differently on replay.
 
 A page of groups (`group_page`) is Mastodon's: walk notifications newest first (oldest first after
 `min_id`), keep the first one of each group until `limit` groups; then each group reports the whole
@@ -48,9 +51,13 @@ def assign(ctx: TopologyContext, recipient: int, payload: dict[str, Any], notifi
     groups = ctx.pstate(GROUPS)
     hour = payload["at"] // HOUR_MS
     current = groups.get(recipient, prefix)
+    latest = notification
     if current is not None and hour < current["bucket"] + MAXIMUM_GROUP_SPAN_HOURS:
         hour = current["bucket"]
-    groups.put(recipient, prefix, {"bucket": hour, "latest": notification})
+        # The newest id, not the last one processed: two favourites of one status come from different
+        # partitions (hops to the status' task), whose order a replay does not reproduce.
+        latest = max(int(current["latest"]), notification)
+    groups.put(recipient, prefix, {"bucket": hour, "latest": latest})
     return f"{prefix}-{hour}"
 
 
