@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run one worker of the distributed runtime (docs/kafka.md)")
     worker.add_argument("--broker", required=True, help="kafka://HOST:PORT[/NAMESPACE]")
-    worker.add_argument("--data", type=Path, required=True, help="data directory (shared by the workers)")
+    worker.add_argument(
+        "--data", type=Path, required=True, help="data directory (one per machine; with --changelog, one per worker)"
+    )
     worker.add_argument(
         "--module",
         action="append",
