@@ -15,23 +15,15 @@ from pathlib import Path
 
 from cluster.workers.client import WorkerClient
 from modules.examples.ledger import Ledger
+from tests.workers.processes import WorkerProcess, launch_worker
 from tests.workers.support import namespace_for, poll_until, replay_ledger
-from tests.workers.test_failover import ACCOUNTS, TASKS, Load, WorkerProcess, _count
+from tests.workers.test_failover import ACCOUNTS, TASKS, Load, _count
 
 
 async def start_worker(url: str, data: Path) -> WorkerProcess:
     """A worker with its own data directory, logging its stores to the changelog."""
     data.mkdir(parents=True)
-    stderr = data.parent / f"{data.name}.stderr"
-    command = [sys.executable, "-m", "cluster.cli", "worker", "--broker", url, "--data", str(data), "--changelog"]
-    command += ["--module", "ledger"]
-    with stderr.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=sink, stdin=asyncio.subprocess.DEVNULL
-        )
-    worker = WorkerProcess(process, stderr)
-    worker.reader = asyncio.get_running_loop().create_task(worker.read_events())
-    return worker
+    return await launch_worker(url, data, data.name, "--changelog", "--module", "ledger")
 
 
 def test_the_survivor_on_its_own_data_dir_restores_the_lost_tasks_exactly(kafka_bootstrap: str, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ failover time (kill -> first acknowledged append on a task of the killed worker)
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -20,66 +19,16 @@ from typing import Any
 from cluster.client import Ack
 from cluster.workers.client import AppendOutcomeUnknownError, WorkerClient
 from modules.examples.ledger import Ledger
+from tests.workers.processes import WorkerProcess, launch_worker
 from tests.workers.support import namespace_for, poll_until, replay_ledger
 
 ACCOUNTS = [f"a{k}" for k in range(13)]
 TASKS = 4
-STOP_BOUND_S = 10.0
-
-
-@dataclass
-class WorkerProcess:
-    """A worker subprocess and the JSON events it printed."""
-
-    process: asyncio.subprocess.Process
-    stderr: Path
-    events: list[dict[str, Any]] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-
-    @property
-    def serving(self) -> set[int]:
-        """The tasks of its latest `serving` event."""
-        served = [e["tasks"] for e in self.events if e["event"] == "serving"]
-        return set(served[-1]) if served else set()
-
-    async def read_events(self) -> None:
-        assert self.process.stdout is not None
-        while line := await self.process.stdout.readline():
-            self.events.append(json.loads(line))
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), STOP_BOUND_S)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        if self.reader is not None:
-            await self.reader
 
 
 async def start_worker(url: str, data: Path, name: str) -> WorkerProcess:
-    stderr = data.parent / f"{name}.stderr"
-    command = [
-        sys.executable,
-        "-m",
-        "cluster.cli",
-        "worker",
-        "--broker",
-        url,
-        "--data",
-        str(data),
-        "--module",
-        "ledger",
-    ]
-    with stderr.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=sink, stdin=asyncio.subprocess.DEVNULL
-        )
-    worker = WorkerProcess(process, stderr)
-    worker.reader = asyncio.get_running_loop().create_task(worker.read_events())
-    return worker
+    """A worker hosting the ledger, on the data directory the workers share."""
+    return await launch_worker(url, data, name, "--module", "ledger")
 
 
 @dataclass
