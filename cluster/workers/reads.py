@@ -20,6 +20,11 @@ newest routing table any worker knows (`GET /routing`), since the main loop that
 table may be the one blocked here. Past `timeout_s` the read raises `TaskUnavailableError`: the round
 that made it fails and is retried after the runner yields the loop (membership, heartbeats, task opening
 run then). Stream topologies on workers do not count that as a failed attempt (`task_host`).
+
+Then, until the routing table changes (or `HOLD_OFF_S` passes), further reads of that task fail at once
+instead of blocking again: after a worker dies, every topology reading its tasks would otherwise block the
+main loop `timeout_s` per retry, back to back, starving the heartbeats and the rebalance that would give
+those tasks a new owner (seen in the Mastodon chaos test: no failover for > 60 s).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
     from cluster.workers.task_host import TaskHost
 
 READ_TIMEOUT_S = 2.0  # short: a main loop blocked longer would miss its group heartbeats
+HOLD_OFF_S = 10.0  # how long a task that did not answer fails reads at once, unless the routing table changes
 SOCKET_TIMEOUT_S = 30.0
 RETRY_MIN_S, RETRY_MAX_S = 0.01, 0.2
 
@@ -57,6 +63,7 @@ class CrossTaskReads:
         self._routing = routing
         self._timeout_s = timeout_s
         self._newest = RoutingTable(0, {})
+        self._unanswered: dict[int, tuple[int, float]] = {}  # task -> (routing version, fail reads at once until)
         self._local = threading.local()
         self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
         self._opened_lock = threading.Lock()
@@ -94,6 +101,9 @@ class CrossTaskReads:
     # -- remote ----------------------------------------------------------------------------------------
 
     def _remote(self, task: int, path: str, body: dict[str, Any]) -> Any:
+        held = self._unanswered.get(task)
+        if held is not None and held[0] == self._table().version and time.monotonic() < held[1]:
+            raise TaskUnavailableError(f"task {task} did not answer a read just now; waiting for a new routing table")
         payload = pack({**body, "task": task})
         deadline = time.monotonic() + self._timeout_s
         backoff = RETRY_MIN_S
@@ -101,10 +111,14 @@ class CrossTaskReads:
             address = self._table().owners.get(task)
             if address is not None:
                 try:
-                    return self._post(address, path, payload)
+                    value = self._post(address, path, payload)
                 except _Refused:
                     pass
+                else:
+                    self._unanswered.pop(task, None)
+                    return value
             if time.monotonic() > deadline:
+                self._unanswered[task] = (self._table().version, time.monotonic() + HOLD_OFF_S)
                 raise TaskUnavailableError(f"no worker answered a read of task {task} within {self._timeout_s:g} s")
             time.sleep(backoff)  # blocking on purpose: this thread waits for its read (see the module docstring)
             backoff = min(RETRY_MAX_S, backoff * 2)
@@ -138,7 +152,7 @@ class CrossTaskReads:
         if status == NOT_OWNER:
             raise _Refused
         if status == REJECTED:
-            raise RecordRejected(reply["error"])
+            raise RecordRejected(reply["error"], reply.get("kind", "invalid"))
         raise WorkerRequestError(reply["error"])
 
     def _request(self, address: str, method: str, path: str, payload: bytes | None) -> tuple[int, bytes]:

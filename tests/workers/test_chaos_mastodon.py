@@ -15,8 +15,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from cluster.workers.chaos import ChaosSettings, run_chaos
 from cluster.workers.chaos_modules import module_set
 from tests.workers.support import namespace_for
@@ -24,10 +22,6 @@ from tests.workers.support import namespace_for
 MASTODON_QUICK = replace(ChaosSettings.quick(seed=3), max_kills=2, rate=60.0, session_timeout_ms=6_000)
 
 
-@pytest.mark.skip(
-    reason="fails on main since the session's last merges (PROCESSED waiting for hops, standbys, tusk api): after "
-    "a kill, task 3 is not served again within 90 s (passed on its branch); open in issue 5's notes"
-)
 def test_mastodon_workers_killed_at_random_lose_nothing_and_match_an_embedded_replay(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
