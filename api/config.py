@@ -55,7 +55,8 @@ class ApiConfig:
     # Where uploads go: `file://<dir>` or a path (served at /system/...), or `s3://bucket?endpoint=...`.
     media_store: str = "file:data/media"
     media_limits: MediaLimits = field(default_factory=MediaLimits)
-    # Signs the authorization page's CSRF tokens; random per process, so a restart only expires open forms.
+    # Signs the authorization page's CSRF tokens: random per process by default (a restart only expires open
+    # forms); several API servers of one instance derive it from their shared secret (`api.secret_key`).
     form_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     # Mastodon's throttles, on; tests and load benchmarks pass `rate_limit_rules.OFF`.
     rate_limits: RateLimits = field(default_factory=RateLimits)

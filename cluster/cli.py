@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--rate-limit-exempt", action="append", default=[], type=cidr, metavar="CIDR", help="never throttle it"
     )
+    api.add_argument(
+        "--secret-key-file",
+        type=Path,
+        help="file holding the instance secret every API server shares (default: $TUSK_SECRET_KEY, else random)",
+    )
 
     operations = commands.add_parser("api-operations", help="write docs/api-operations.md (served spec operations)")
     operations.add_argument("--check", action="store_true", help="only say whether the file is up to date")
@@ -123,11 +128,16 @@ def _run(args: argparse.Namespace) -> int:
         return serve(args.data, args.host, args.port, limits)
     if args.command == "api":
         from api.rate_limit_rules import RateLimits
+        from api.secret_key import SecretKeyError, configured_secret
         from cluster.serve import ApiServerOptions, serve_api
 
         limits = RateLimits(enabled=not args.no_rate_limits, exempt=tuple(args.rate_limit_exempt))
+        try:
+            secret = configured_secret(args.secret_key_file)
+        except SecretKeyError as error:
+            raise SystemExit(f"tusk api: {error}") from error
         options = ApiServerOptions(
-            args.broker, args.host, args.port, args.base_url, args.tasks, args.media_store, limits
+            args.broker, args.host, args.port, args.base_url, args.tasks, args.media_store, limits, secret
         )
         return serve_api(options)
     if args.command == "api-operations":

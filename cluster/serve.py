@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import uvloop
@@ -25,6 +25,7 @@ from api.app import build_app
 from api.config import ApiConfig
 from api.instance import streaming_url
 from api.rate_limit_rules import RateLimits
+from api.secret_key import form_key
 from cluster.client import ClusterClient
 from cluster.inprocess import InProcessCluster
 from cluster.workers.client import WorkerClient
@@ -134,11 +135,17 @@ class ApiServerOptions:
     tasks: int = 4  # the workers' --tasks
     media_store: str = "file:media"  # several API servers need a shared one (s3://...)
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    # The instance secret (`api.secret_key`); None: a random one, fine for a single API server only.
+    secret: str | None = field(default=None, repr=False)
 
 
 async def _serve_api(options: ApiServerOptions) -> None:
     base_url = options.base_url or f"http://{options.host}:{options.port}"
     config = ApiConfig(base_url=base_url, media_store=options.media_store, rate_limits=options.rate_limits)
+    if options.secret is not None:
+        config = replace(config, form_key=form_key(options.secret))
+    else:
+        print("tusk api: no --secret-key-file or $TUSK_SECRET_KEY: forms work only if one API server serves them")
     async with WorkerClient(options.broker, mastodon_modules(), options.tasks) as client:
         await _check_tasks(client, options.tasks)
         runner = web.AppRunner(build_app(client, config), access_log=None)
