@@ -22,7 +22,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from api.config import CLIENT, Handler, Route
 from api.errors import ApiError, forbidden, unauthorized
 from api.oauth import Principal, digest
-from api.streaming_hub import PUBLIC_STREAMS, Connection, Message, StreamingHub, StreamKey
+from api.streaming_connections import Connection, Message, StreamKey
+from api.streaming_hub import PUBLIC_STREAMS, StreamingHub
 from modules.core.text import normalize_tag
 
 HUB = web.AppKey("streaming_hub", StreamingHub)

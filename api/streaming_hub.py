@@ -1,20 +1,18 @@
 """The streaming hub: core's and notifications' output events -> the connected clients that should see them.
 
-One subscription to core's outputs per process feeds every WebSocket and SSE connection. The hub indexes
-connections by what routes to them: accounts with a `user` stream (a home delivery page of 5,000 accounts
-costs one set intersection with the connected ones, not 5,000 lookups) and stream keys for the others
-(`public`, `public:local`, `hashtag` + tag...). A status is hydrated and rendered once per event, without
-a viewer, as Mastodon renders stream payloads; each receiving viewer is then filtered (blocks both ways,
-active mutes). Each connection has a bounded queue: a client that falls `max_pending` messages behind is
-disconnected (and counted), so it reconnects and re-fetches with REST rather than silently missing
-statuses; if the hub itself falls behind the cluster (its subscription dropped events), every connection
-is closed for the same reason. Notifications (the notifications module's `notifications` output) go to
-the recipient's `user` and `user:notification` connections, rendered for the recipient. An edit
-(`status_updates`) sends `status.update` where the status went: the author's and connected followers'
-`user` streams (mentioned accounts' for a direct status), and public and hashtag streams for a public one.
-A changed direct conversation (`conversations`) sends the Conversation to the participant's `direct` streams.
-On workers a status can be delivered before it is stored on its own task (its `store_status` hop lands
-later): such an event is routed again a little later (`NOT_STORED_RETRIES`), off the pump.
+One subscription to core's outputs per process feeds every WebSocket and SSE connection. The hub is the
+process's `ConnectionRegistry` (`api.streaming_connections`: connections indexed by `user` account and by
+stream key, each with a bounded queue) plus the routing of output events. A status is hydrated and rendered
+once per event, without a viewer, as Mastodon renders stream payloads; each receiving viewer is then
+filtered (blocks both ways, active mutes). If the hub itself falls behind the cluster (its subscription
+dropped events), every connection is closed, so clients reconnect and re-fetch with REST. Notifications
+(the notifications module's `notifications` output) go to the recipient's `user` and `user:notification`
+connections, rendered for the recipient. An edit (`status_updates`) sends `status.update` where the status
+went: the author's and connected followers' `user` streams (mentioned accounts' for a direct status), and
+public and hashtag streams for a public one. A changed direct conversation (`conversations`) sends the
+Conversation to the participant's `direct` streams. On workers a status can be delivered before it is stored
+on its own task (its `store_status` hop lands later): such an event is routed again a little later
+(`NOT_STORED_RETRIES`), off the pump.
 """
 
 from __future__ import annotations
@@ -23,9 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -33,6 +29,7 @@ from aiohttp import web
 
 from api import conversations, notifications, render
 from api.config import CLIENT
+from api.streaming_connections import DEFAULT_MAX_PENDING, ConnectionRegistry, Message, StreamKey
 from cluster.client import OutputEvent, Subscription
 from modules.core.ids import render as render_id
 from modules.core.text import normalize_tag
@@ -42,75 +39,20 @@ log = logging.getLogger(__name__)
 
 CORE, RELATIONSHIPS, NOTIFICATIONS = "core", "relationships", "notifications"
 OUTPUTS = ("home_updates", "list_updates", "public_updates", "status_deletes", "status_updates", "conversations")
-DEFAULT_MAX_PENDING = 1_000
 NOT_STORED_RETRIES, NOT_STORED_WAIT_S = 20, 0.05  # a status still not stored after ~1 s is given up on
 PUBLIC_STREAMS = ("public", "public:local", "public:remote", "hashtag", "hashtag:local")
-
-# A stream key: the stream name and its argument, e.g. ("public",), ("hashtag", "tusk"), ("list", "7").
-StreamKey = tuple[str, ...]
 
 
 class NotStoredYet(Exception):
     """An event's status is not stored on its task yet (on workers, its hop is still in flight)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One event for one stream of a connection, as Mastodon frames it."""
-
-    stream: list[str]
-    event: str
-    payload: str
-
-
-@dataclass(eq=False, slots=True)
-class Connection:
-    """One client connection: who it is, the streams it follows, its bounded outgoing queue."""
-
-    account: int | None
-    max_pending: int = DEFAULT_MAX_PENDING
-    streams: set[StreamKey] = field(default_factory=set)
-    overflowed: bool = False
-    closed: bool = False
-    _queue: deque[Message] = field(default_factory=deque)
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def send(self, message: Message) -> bool:
-        """Queue `message`; a full queue closes the connection instead (returns False only then)."""
-        if self.closed:
-            return True  # being torn down: nothing to count
-        if len(self._queue) >= self.max_pending:
-            self.overflowed = True
-            self.close()
-            return False
-        self._queue.append(message)
-        self._ready.set()
-        return True
-
-    async def next(self) -> Message | None:
-        """Wait for the next message; None once the connection is closed."""
-        while not self.closed:
-            if self._queue:
-                return self._queue.popleft()
-            self._ready.clear()
-            await self._ready.wait()
-        return None
-
-    def close(self) -> None:
-        """Stop this connection: its writer gets None and ends the response."""
-        self.closed = True
-        self._ready.set()
-
-
-class StreamingHub:
+class StreamingHub(ConnectionRegistry):
     """Routes core's output events to connections; owns the one subscription of this process."""
 
     def __init__(self, app: web.Application, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+        super().__init__(max_pending)
         self._app = app
-        self.max_pending = max_pending
-        self.users: dict[int, set[Connection]] = {}  # accounts with a `user` stream
-        self.streams: dict[StreamKey, set[Connection]] = {}  # every other stream key
-        self.slow_disconnects = 0  # connections closed because their client fell behind
         self._subscription: Subscription | None = None
         self._pump: asyncio.Task[None] | None = None
         self._notifications: Subscription | None = None
@@ -154,48 +96,7 @@ class StreamingHub:
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
-        self._close_all()
-
-    # -- connections -----------------------------------------------------------------------------------
-
-    def connect(self, account: int | None) -> Connection:
-        """Register a new connection of `account` (None: anonymous, public streams only)."""
-        return Connection(account, self.max_pending)
-
-    def join(self, connection: Connection, key: StreamKey) -> None:
-        """Route `key`'s events to `connection`."""
-        connection.streams.add(key)
-        if key == ("user",) and connection.account is not None:
-            self.users.setdefault(connection.account, set()).add(connection)
-        else:
-            self.streams.setdefault(key, set()).add(connection)
-
-    def leave(self, connection: Connection, key: StreamKey) -> None:
-        """Stop routing `key`'s events to `connection`."""
-        connection.streams.discard(key)
-        index: dict[Any, set[Connection]] = self.users if key == ("user",) else self.streams
-        index_key: Any = connection.account if key == ("user",) else key
-        members = index.get(index_key)
-        if members is not None:
-            members.discard(connection)
-            if not members:
-                del index[index_key]
-
-    def disconnect(self, connection: Connection) -> None:
-        """Forget `connection` everywhere and close it."""
-        for key in list(connection.streams):
-            self.leave(connection, key)
-        connection.close()
-
-    def push_to_account(self, account: int, event: str, payload: str = "") -> None:
-        """Send a `user` stream event (one a REST change causes, like `filters_changed`) to `account`'s connections."""
-        message = Message(["user"], event, payload)
-        for connection in list(self.users.get(account, ())):
-            self._send(connection, message)
-
-    def _close_all(self) -> None:
-        for connection in {c for members in (*self.users.values(), *self.streams.values()) for c in members}:
-            connection.close()
+        self.close_all()
 
     # -- routing ---------------------------------------------------------------------------------------
 
@@ -205,7 +106,7 @@ class StreamingHub:
             if self._subscription.dropped != self._seen_dropped:
                 self._seen_dropped = self._subscription.dropped
                 log.warning("streaming fell %d events behind the cluster: closing every connection", self._seen_dropped)
-                self._close_all()
+                self.close_all()
             await self._route(event)
 
     async def _route(self, event: OutputEvent, attempt: int = 0) -> None:
@@ -246,7 +147,7 @@ class StreamingHub:
         payload = orjson.dumps(rendered[0]).decode()
         for connection in targets:
             stream = ["user"] if ("user",) in connection.streams else ["user:notification"]
-            self._send(connection, Message(stream, "notification", payload))
+            self.send(connection, Message(stream, "notification", payload))
 
     async def dispatch(self, event: OutputEvent) -> None:
         """Route one output event to the connections that should see it."""
@@ -281,7 +182,7 @@ class StreamingHub:
             if found:
                 message = Message(list(key), "update", orjson.dumps(found[0]).decode())
                 for connection in connections:
-                    self._send(connection, message)
+                    self.send(connection, message)
 
     async def _public_update(self, event: dict[str, Any]) -> None:
         keys = [key for key in public_keys(event) if key in self.streams]
@@ -296,7 +197,7 @@ class StreamingHub:
             message = Message(list(key), "update", payload)
             for connection in list(self.streams.get(key, ())):
                 if not await hidden(connection.account):
-                    self._send(connection, message)
+                    self.send(connection, message)
 
     async def _delete(self, event: dict[str, Any]) -> None:
         author, payload = event["author"], render_id(event["status"])
@@ -306,7 +207,7 @@ class StreamingHub:
         if event.get("visibility") == "public":
             for key in [k for k in self.streams if k[0] in PUBLIC_STREAMS]:
                 for connection in list(self.streams.get(key, ())):
-                    self._send(connection, Message(list(key), "delete", payload))
+                    self.send(connection, Message(list(key), "delete", payload))
 
     async def _status_update(self, event: dict[str, Any]) -> None:
         author = event["author"]
@@ -325,7 +226,7 @@ class StreamingHub:
         for key in keys:
             for connection in list(self.streams.get(key, ())):
                 if not await hidden(connection.account):
-                    self._send(connection, Message(list(key), "status.update", payload))
+                    self.send(connection, Message(list(key), "status.update", payload))
 
     async def _conversation(self, account: int, conversation: int) -> None:
         targets = [c for c in self.streams.get(("direct",), ()) if c.account == account]
@@ -337,7 +238,7 @@ class StreamingHub:
         rendered = await conversations.rendered(self, account, [entry])
         payload = orjson.dumps(rendered[0]).decode()
         for connection in targets:
-            self._send(connection, Message(["direct"], "conversation", payload))
+            self.send(connection, Message(["direct"], "conversation", payload))
 
     async def _send_status(self, accounts: Iterable[int], status_id: int, event: str) -> str | None:
         """Send a status to `accounts`' user streams; return its no-viewer payload (None if only some may see it).
@@ -362,12 +263,7 @@ class StreamingHub:
         for account in accounts:
             if author is None or not await hidden(account):
                 for connection in list(self.users.get(account, ())):
-                    self._send(connection, message)
-
-    def _send(self, connection: Connection, message: Message) -> None:
-        if not connection.send(message):
-            self.slow_disconnects += 1
-            self.disconnect(connection)
+                    self.send(connection, message)
 
     async def _render(self, status_id: int) -> tuple[int, str] | None:
         """The author and the JSON of the status, rendered for no viewer (None once deleted, or if not public)."""

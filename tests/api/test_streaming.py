@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import build_app
 from api.streaming import HEARTBEAT_S, HUB
-from api.streaming_hub import Connection, Message
+from api.streaming_connections import Connection, Message
 from cluster.inprocess import InProcessCluster
 from cluster.serve import launch
 from cluster.testing import FakeClock
@@ -224,7 +224,7 @@ def test_a_client_that_falls_behind_is_disconnected_and_counted(tmp_path: Path) 
             slow = Connection(account=None, max_pending=2)
             hub.join(slow, ("public",))
             for _ in range(3):
-                hub._send(slow, Message(["public"], "update", "{}"))
+                hub.send(slow, Message(["public"], "update", "{}"))
             assert slow.closed and slow.overflowed and hub.slow_disconnects == 1
             assert ("public",) not in hub.streams
             assert await slow.next() is None
