@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from modules.relationships import events, graph
+from modules.relationships.buckets import Bucket, grow
 from modules.relationships.records import IMPORT_OP, merged_options
+from modules.relationships.suggestions import follower_count_moved, popularity_level
 from pstates.partitions import partitions_of_ints
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
@@ -116,20 +118,26 @@ def import_targets(ctx: TopologyContext, payload: list[Any]) -> None:
 
 def accept_plain(ctx: TopologyContext, follower: int, options: dict[str, Any], followees: list[int]) -> None:
     """Make `follower` a new follower of each of `followees` (unlocked, not yet followed), like `accept_follower`."""
-    befores = ctx.pstate("$$follower_buckets").multi_get(followees, [])
-    rows: list[tuple[int, int, int]] = []
+    bucket_view = ctx.pstate("$$follower_buckets")
+    bucket_rows: list[tuple[int, list[Bucket]]] = []
+    follower_rows: list[tuple[int, int, int]] = []
     by_task: dict[int, list[list[int]]] = {}
-    for followee, before in zip(followees, befores, strict=True):
-        buckets, (task, salt, _) = graph.placed_in(ctx, followee, before)
-        graph.put_buckets(ctx, followee, before, buckets)
-        rows.append((followee, follower, task))
+    for followee, stored in zip(followees, bucket_view.multi_get(followees), strict=True):
+        buckets = [] if stored is None else stored  # a decoded copy of our own: grown in place
+        task, salt, _ = grow(buckets, followee, ctx.tasks, ctx.task_of)
+        bucket_rows.append((followee, buckets))
+        follower_rows.append((followee, follower, task))
         by_task.setdefault(task, []).append([followee, salt])
-        events.emit(ctx, events.FOLLOWED, follower, followee)
-    ctx.pstate("$$followers").put_many(rows)
+        count = sum([bucket[2] for bucket in buckets])
+        if popularity_level(count) == count:  # the count just reached a new level (see `popularity_level`)
+            follower_count_moved(ctx, followee, count - 1, count)
+    bucket_view.put_many(bucket_rows)
+    ctx.pstate("$$followers").put_many(follower_rows)
     if options.get("notify"):
         notify = ctx.pstate("$$notify_followers")
         for followee in followees:
             notify.add(followee, follower)
+    events.emit_followed(ctx, follower, followees)
     for task, keys in by_task.items():
         ctx.hop_to_task(task, "import_partitioned", [follower, options, keys])
     ctx.hop(follower, "import_accepted", [follower, options, followees])

@@ -46,7 +46,7 @@ paths in `graph` and one file per feature, reads in `queries` and the feature fi
 from __future__ import annotations
 
 from depots.declaration import hash_by, internal
-from modules.relationships import endorsements, filters, graph, imports, lists, queries, suggestions, tags
+from modules.relationships import endorsements, events, filters, graph, imports, lists, queries, suggestions, tags
 from modules.relationships.records import field_of, follows_actor
 from pstates.schema import Map, SortedMap, SortedSet
 from topology.module import Module, ModuleBuilder, all_tasks, by_key
@@ -70,7 +70,7 @@ class Relationships(Module):
         m.depot("*suggestions", hash_by(field_of("account")))
         m.depot("*followed_tags", hash_by(field_of("account")))
         m.depot("*filters", hash_by(field_of("account")))
-        m.depot("*follow_events", internal(field_of("followee")))
+        m.depot("*follow_events", internal(events.partition_key))
         self._define_graph(m)
         self._define_tags(m)
         self._define_filters(m)
