@@ -106,8 +106,10 @@ class Relationships(Module):
         topology.source("*mutes", graph.on_mutes)
         topology.source("*notes", graph.on_notes)
         topology.source("*suggestions", suggestions.on_suggestions)
-        for step in (*graph.STEPS, *imports.STEPS):
-            topology.step(step)
+        for step in graph.STEPS:  # each first lets the follows imports left pending land (see `imports`)
+            topology.step(imports.after_pending(step), step.__name__)
+        for import_step in imports.STEPS:
+            topology.step(import_step)
 
     def _define_tags(self, m: ModuleBuilder) -> None:
         topology = m.stream("tags")
