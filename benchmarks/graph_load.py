@@ -15,6 +15,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,18 @@ async def load_graph(cluster: InProcessCluster, lists: FollowLists, ids: np.ndar
     return time.perf_counter() - started
 
 
+def resized_profile(profile: GraphProfile, accounts: int | None, fanout: float | None) -> GraphProfile:
+    """`profile` with another account count or average fanout (a graph between two named profiles)."""
+    if accounts is None and fanout is None:
+        return profile
+    return replace(
+        profile,
+        name=f"{profile.name}:{accounts or profile.accounts}x{fanout or profile.average_fanout:g}",
+        accounts=accounts or profile.accounts,
+        average_fanout=fanout or profile.average_fanout,
+    )
+
+
 async def _check(cluster: InProcessCluster, counts: np.ndarray) -> int:
     """Accounts (among the 100 most followed and 100 others) whose follower count differs from the graph."""
     top = np.argsort(counts)[::-1][:100]
@@ -84,9 +97,11 @@ async def _check(cluster: InProcessCluster, counts: np.ndarray) -> int:
     return wrong
 
 
-def run_graph_benchmark(profile_name: str, *, tasks: int = 4) -> dict[str, Any]:
-    """Build the profile's graph, load it through the real depots and report follows/s."""
-    profile = PROFILES[profile_name]
+def run_graph_benchmark(
+    profile_name: str, *, tasks: int = 4, accounts: int | None = None, fanout: float | None = None
+) -> dict[str, Any]:
+    """Build the profile's graph (optionally resized), load it through the real depots and report follows/s."""
+    profile = resized_profile(PROFILES[profile_name], accounts, fanout)
     counts = np.zeros(profile.accounts, dtype=np.int64)
     lists = follow_lists(profile, counts)
     follows = int(counts.sum())

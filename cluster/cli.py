@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     graph = which.add_parser("graph", help="load a power-law social graph through the relationships module")
     graph.add_argument("--profile", choices=["tiny", "small", "medium"], default="small")
     graph.add_argument("--json", type=Path, help="write the JSON report here")
+    graph.add_argument("--accounts", type=int, help="resize the profile: this many accounts")
+    graph.add_argument("--fanout", type=float, help="resize the profile: this average fanout")
     fanout = which.add_parser("fanout", help="post into a power-law social graph and measure fanout")
     fanout.add_argument("--profile", choices=["tiny", "small", "medium"], default="small")
     fanout.add_argument("--seconds", type=float, default=30.0, help="how long to post (default: 30)")
@@ -167,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "bench" and args.benchmark == "graph":
         from benchmarks.graph_load import run_graph_benchmark
 
-        graph_report = run_graph_benchmark(args.profile)
+        graph_report = run_graph_benchmark(args.profile, accounts=args.accounts, fanout=args.fanout)
         return _emit(graph_report, args.json, ok=graph_report["follower_count_mismatches"] == 0)
     if args.command == "bench" and args.benchmark == "fanout":
         from benchmarks.fanout import run_fanout_benchmark

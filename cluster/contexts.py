@@ -36,6 +36,9 @@ class Round:
         self.callbacks: list[Callable[[], None]] = []
         self.emitted: list[tuple[OutputChannel, bytes]] = []  # only events someone was subscribed to
         self.hopped = False
+        # Deferred work per (task, name): (accumulator, flush), oldest first. Only a stream runner flushes it.
+        self.defers = False
+        self.deferred: dict[tuple[int, str], tuple[Any, Callable[[Any, Any], None]]] = {}
 
     def txn(self, task: int) -> Transaction:
         """This round's transaction on `task`."""
@@ -64,6 +67,7 @@ class Round:
         self.views.clear()
         self.callbacks.clear()
         self.emitted.clear()
+        self.deferred.clear()
 
     def after_committed(self) -> None:
         """Run the after-commit callbacks, then publish the emitted events in emit order (each only once)."""
@@ -198,6 +202,29 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
         self._task = task
         try:
             handler(self, payload)
+        finally:
+            self._task = here
+
+    def deferred(self, name: str, factory: Callable[[], Any], flush: Callable[[Any, Any], None]) -> Any:
+        """This task's accumulator `name` in the current group (made by `factory`), flushed before it commits."""
+        if not self._round.defers:
+            raise TypeError("deferred work is for stream topologies (a microbatch is already one batch)")
+        key = (self._task, name)
+        entry = self._round.deferred.get(key)
+        if entry is None:
+            entry = self._round.deferred[key] = (factory(), flush)
+        return entry[0]
+
+    def flush_deferred(self) -> None:
+        """Run `flush(ctx, accumulator)` of every pending accumulator, oldest first, each on its own task."""
+        deferred = self._round.deferred
+        here = self._task
+        try:
+            while deferred:  # a flush may defer more work (on another task): run until none is left
+                key = next(iter(deferred))
+                accumulator, flush = deferred.pop(key)
+                self._task = key[0]
+                flush(self, accumulator)
         finally:
             self._task = here
 

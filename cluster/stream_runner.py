@@ -5,7 +5,8 @@ Each pass takes the durable records of one depot partition (up to `GROUP_RECORDS
 when the group is done. A crash before that commit replays the group, so stream writes must be idempotent
 (hops commit on their task before the source offset moves: at-least-once). A failing record is retried
 alone; a `RecordRejected` commits its offset and nothing else; a record that still fails after
-`max_attempts` is kept in the dead letters and answered with `RecordFailedError`.
+`max_attempts` is kept in the dead letters and answered with `RecordFailedError`. Work the records
+deferred to the end of the group (`ctx.deferred`, to aggregate across records) runs before the commit.
 """
 
 from __future__ import annotations
@@ -69,11 +70,14 @@ class StreamRunner(TopologyRunner):
         handler = assignment.handler
         task = assignment.task
         results: list[Any] = []
+        round_.defers = True
         for entry in entries:
             ctx.begin(task, round_)
             ctx.time_ms_value = entry.timestamp_ms
             ctx.offset_value = entry.offset
             results.append(handler(ctx, decode_record(entry.payload)))
+        ctx.begin(task, round_)
+        ctx.flush_deferred()  # work the group's records deferred (`ctx.deferred`) is part of the group
         return results
 
     async def _commit(self, round_: Round, assignment: Assignment, entries: list[LogEntry], results: list[Any]) -> None:

@@ -189,7 +189,10 @@ class _Collection(PStateBase):
 
     def contains_many(self, pairs: Iterable[tuple[Key, Key]]) -> list[bool]:
         """Whether each `(key, element)` is in its collection, in order: one multi-get for all of them."""
-        elements = [encode_key(key) + ELEMENTS + encode_key(element) for key, element in pairs]
+        rows = pairs if isinstance(pairs, list) else list(pairs)
+        elements = _int_pair_elements(rows)
+        if elements is None:
+            elements = [encode_key(key) + ELEMENTS + encode_key(element) for key, element in rows]
         return [raw is not None for raw in self._multi_get(self._column, elements)]
 
     def sizes(self, keys: Iterable[Key]) -> list[int]:
@@ -605,6 +608,20 @@ def _int_keyed_pairs(rows: list[tuple[Key, Any]]) -> list[tuple[bytes, bytes]] |
     except (struct.error, TypeError, ValueError, OverflowError):
         return None
     return pairs if len(pairs) == len(rows) else None
+
+
+def _int_pair_elements(pairs: list[tuple[Key, Key]]) -> list[bytes] | None:
+    """Element keys of `(int, int)` pairs with C calls only (`encode_key` inlined); None if a pair is not."""
+    pack_key, tag, offset, elements = PACK_TAGGED_U64, INT_TAG, INT_OFFSET, ELEMENTS
+    try:
+        keys = [
+            pack_key(tag, key + offset) + elements + pack_key(tag, member + offset)
+            for key, member in pairs
+            if type(key) is int and type(member) is int
+        ]
+    except struct.error:  # outside 64 bits: `encode_key` raises its own error
+        return None
+    return keys if len(keys) == len(pairs) else None
 
 
 def _inner(spec: PStateSpec, kind: type[_Inner]) -> _Inner:

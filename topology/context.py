@@ -119,6 +119,21 @@ class TopologyContext(ReadContext, Protocol):
         """Append time of the record being processed: the only clock a deterministic topology may read."""
         ...
 
+    def deferred(self, name: str, factory: Callable[[], Any], flush: Callable[[Any, Any], None]) -> Any:
+        """Return this task's accumulator `name` for the current stream group, made by `factory()` on first use.
+
+        `flush(ctx, accumulator)` runs on this task once the group's records are processed, before its
+        commit, or earlier at `flush_deferred`: a way to aggregate work across the records of a group.
+        Code that reads state a pending flush would change must call `flush_deferred` first. A flush
+        should not depend on `time_ms` (the group's boundaries are not replayed). A flush, also one run by
+        a step this code calls, replaces the accumulator: fetch it again after such calls. Stream only.
+        """
+        ...
+
+    def flush_deferred(self) -> None:
+        """Run every pending deferred flush of the current group now (on each one's task)."""
+        ...
+
 
 class StreamContext(TopologyContext, Protocol):
     """Context of a stream topology, one record at a time."""

@@ -125,8 +125,13 @@ def on_poll_events(ctx: StreamContext, record: Record) -> None:
 
 
 def on_follow_events(ctx: StreamContext, record: Record) -> None:
-    """Pass a follow event to the followee's task, where its requesters are known."""
-    ctx.hop(record["followee"], "follow_event", {**record, "at": ctx.time_ms})
+    """Pass each follow event of the record to its followee's task, where its requesters are known.
+
+    A record names one `followee`, or several `followees` (the follows one import made on one task).
+    """
+    op, follower = record["op"], record["follower"]
+    for followee in record["followees"] if "followees" in record else [record["followee"]]:
+        ctx.hop(followee, "follow_event", {"op": op, "follower": follower, "followee": followee, "at": ctx.time_ms})
 
 
 def follow_event(ctx: TopologyContext, event: Record) -> None:

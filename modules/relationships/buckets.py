@@ -61,3 +61,15 @@ def resized(buckets: list[Bucket], task: int, delta: int) -> list[Bucket]:
     """Return `buckets` with the count on `task` moved by `delta`, dropping a bucket that becomes empty."""
     out = [[t, salt, count + delta if t == task else count] for t, salt, count in buckets]
     return [bucket for bucket in out if bucket[2] > 0]
+
+
+def grow(buckets: list[Bucket], followee: int, tasks: int, task_of: Callable[[object], int]) -> Bucket:
+    """Count one more follower in the bucket chosen for it, opened if needed, in place; return that bucket."""
+    task = choose_task(buckets, -1, tasks)  # the owner matters only for a new bucket
+    if task is None:
+        task = next_task(buckets, task_of(followee), tasks)
+        buckets.append([task, salt_for(followee, task, tasks, task_of), 0])
+    placed = bucket_on(buckets, task)
+    assert placed is not None
+    placed[2] += 1
+    return placed

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from modules.relationships import events, lists
-from modules.relationships.buckets import Bucket, bucket_key, bucket_on, choose_task, next_task, resized, salt_for
+from modules.relationships.buckets import Bucket, bucket_key, bucket_on, grow, resized
 from modules.relationships.endorsements import drop_endorsement, on_endorsements
 from modules.relationships.records import (
     BLOCK_OPS,
@@ -210,14 +210,7 @@ def place_follower(ctx: TopologyContext, followee: int) -> Bucket:
 def placed_in(ctx: TopologyContext, followee: int, before: list[Bucket]) -> tuple[list[Bucket], Bucket]:
     """Return `before` with one more follower in the bucket chosen for it (opened if needed), and that bucket."""
     buckets = [list(bucket) for bucket in before]  # `before` stays as read: the count it had
-    task = choose_task(buckets, -1, ctx.tasks)  # the owner matters only for a new bucket
-    if task is None:
-        task = next_task(buckets, ctx.task_of(followee), ctx.tasks)
-        buckets.append([task, salt_for(followee, task, ctx.tasks, ctx.task_of), 0])
-    placed = bucket_on(buckets, task)
-    assert placed is not None
-    placed[2] += 1  # `resized(buckets, task, 1)`, which never drops a bucket, without copying twice
-    return buckets, placed
+    return buckets, grow(buckets, followee, ctx.tasks, ctx.task_of)
 
 
 def partitioned_put(ctx: TopologyContext, payload: list[Any]) -> None:

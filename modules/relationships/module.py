@@ -46,7 +46,7 @@ paths in `graph` and one file per feature, reads in `queries` and the feature fi
 from __future__ import annotations
 
 from depots.declaration import hash_by, internal
-from modules.relationships import endorsements, filters, graph, imports, lists, queries, suggestions, tags
+from modules.relationships import endorsements, events, filters, graph, imports, lists, queries, suggestions, tags
 from modules.relationships.records import field_of, follows_actor
 from pstates.schema import Map, SortedMap, SortedSet
 from topology.module import Module, ModuleBuilder, all_tasks, by_key
@@ -70,7 +70,7 @@ class Relationships(Module):
         m.depot("*suggestions", hash_by(field_of("account")))
         m.depot("*followed_tags", hash_by(field_of("account")))
         m.depot("*filters", hash_by(field_of("account")))
-        m.depot("*follow_events", internal(field_of("followee")))
+        m.depot("*follow_events", internal(events.partition_key))
         self._define_graph(m)
         self._define_tags(m)
         self._define_filters(m)
@@ -106,8 +106,10 @@ class Relationships(Module):
         topology.source("*mutes", graph.on_mutes)
         topology.source("*notes", graph.on_notes)
         topology.source("*suggestions", suggestions.on_suggestions)
-        for step in (*graph.STEPS, *imports.STEPS):
-            topology.step(step)
+        for step in graph.STEPS:  # each first lets the follows imports left pending land (see `imports`)
+            topology.step(imports.after_pending(step), step.__name__)
+        for import_step in imports.STEPS:
+            topology.step(import_step)
 
     def _define_tags(self, m: ModuleBuilder) -> None:
         topology = m.stream("tags")

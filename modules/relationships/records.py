@@ -28,9 +28,10 @@ unfollow drops both): records of one depot partition are applied in order, also 
 depots' partitions may interleave differently on a replay and so rebuild different facts.
 
 The graph topology appends to the internal depot `*follow_events`, on the followee's partition, one
-record per effective change (see `events`):
+record per effective change, or one per import and task for the follows it accepts (see `events`):
 
     {"op": "followed" | "requested" | "unfollowed" | "request_withdrawn" | "rejected", "follower", "followee"}
+    {"op": "followed", "follower", "followees": [ids]}   (every followee owned by the appending task)
 """
 
 from __future__ import annotations

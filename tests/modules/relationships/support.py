@@ -13,6 +13,7 @@ from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from depots.codec import decode_record
 from modules.relationships import Relationships
+from modules.relationships.events import expand
 from tests.runtimes import new_cluster
 
 MODULE = "relationships"
@@ -78,8 +79,8 @@ async def follow_events(cluster: InProcessCluster) -> list[tuple[int, dict[str, 
 
 
 async def event_records(cluster: InProcessCluster) -> list[dict[str, Any]]:
-    """The `*follow_events` records, checking each sits in its followee's partition."""
+    """The `*follow_events` records, one per pair (expanded), checking each sits in its followee's partition."""
     task_of = cluster.runtime(MODULE).task_of
-    found = await follow_events(cluster)
+    found = [(partition, event) for partition, record in await follow_events(cluster) for event in expand(record)]
     assert all(partition == task_of(record["followee"]) for partition, record in found)
     return [record for _, record in found]

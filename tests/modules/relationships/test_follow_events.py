@@ -8,6 +8,7 @@ from typing import Any
 
 from cluster.testing import FakeClock
 from modules.relationships import Relationships
+from modules.relationships.events import expand
 from pstates.schema import Map, SortedMap
 from tests.modules.relationships.support import MODULE, act, block, event_records, follow, launched, set_locked
 from tests.runtimes import new_cluster
@@ -94,9 +95,10 @@ class FollowNotices(Module):
         topology.source("*follow_events", self.on_event, module=MODULE)
         m.query("notices", self.notices, route=by_key())
 
-    def on_event(self, ctx: StreamContext, event: dict[str, Any]) -> None:
+    def on_event(self, ctx: StreamContext, record: dict[str, Any]) -> None:
         """Keep the latest op per (followee, follower): idempotent under redelivery."""
-        ctx.pstate("$$notices").put(event["followee"], event["follower"], event["op"])
+        for event in expand(record):
+            ctx.pstate("$$notices").put(event["followee"], event["follower"], event["op"])
 
     def notices(self, ctx: Any, followee: int) -> list[Any]:
         """Return `[follower, op]` pairs of `followee`."""
