@@ -132,10 +132,13 @@ async def retrying(settings: BrokerSettings, what: str, operation: Callable[[], 
 class GroupProducer:
     """Makes the batches of one group durable exactly once (see the module docstring)."""
 
-    def __init__(self, client: Any, topic: str, settings: BrokerSettings) -> None:
+    def __init__(
+        self, client: Any, topic: str, settings: BrokerSettings, check_fence: Callable[[], None] | None = None
+    ) -> None:
         self._client = client
         self._topic = topic
         self._settings = settings
+        self._check_fence = check_fence  # raises to refuse, right before each request (resends included)
 
     async def produce(self, shares: list[PartitionShare]) -> None:
         """Confirm every batch of every share, or raise why not (nothing unconfirmed is reported durable)."""
@@ -166,6 +169,8 @@ class GroupProducer:
                 break
             request[share.index], size = data, size + len(data)
         shares = [share for share in shares if share.index in request]
+        if self._check_fence is not None:
+            self._check_fence()  # as late as we can: a pause since the group was taken must not land it after
         answers = await produce(self._client, self._topic, request, self._settings.request_timeout_ms)
         failure: Exception | None = None
         for share in shares:
