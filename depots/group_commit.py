@@ -290,8 +290,8 @@ class GroupCommitLog(DepotLog, Generic[PartT, PendingT]):
         """Fail `group` (and stop the log) if the fence refuses it now; tell whether it did."""
         try:
             self.check_fence()
-        except Exception as exc:  # queued before a pause, produced after it: the offsets are void
-            self._fail(group, exc)
+        except Exception as exc:  # queued before a pause, to be produced after it: refuse, the offsets are void
+            self._fail(group, fenced_group_error(self._name, exc))
             return True
         return False
 
@@ -334,6 +334,17 @@ class GroupCommitLog(DepotLog, Generic[PartT, PendingT]):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+def fenced_group_error(name: str, cause: BaseException) -> LogFailedError:
+    """The error a group refused by the fence fails with: "maybe appended", never the fence's own "not owner".
+
+    The fence's error may tell a client to retry elsewhere; a group already accepted must not, since a part of
+    it may have been produced before the fence closed (an earlier request of the same group).
+    """
+    error = LogFailedError(f"depot log {name}: fenced ({cause}); the group may or may not be in the log")
+    error.__cause__ = cause
+    return error
 
 
 def fail_futures(futures: Iterable[asyncio.Future[None]], error: BaseException) -> None:

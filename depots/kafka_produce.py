@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from depots.errors import BrokerUnavailableError, LostRecordsError, PartitionOwnershipError, RecordsNotReadyError
+from depots.group_commit import fenced_group_error
 from depots.kafka_broker import BrokerSettings, fetch_existing, high_watermark, is_transient, produce, produce_error
 from depots.log import LogEntry
 
@@ -170,7 +171,10 @@ class GroupProducer:
             request[share.index], size = data, size + len(data)
         shares = [share for share in shares if share.index in request]
         if self._check_fence is not None:
-            self._check_fence()  # as late as we can: a pause since the group was taken must not land it after
+            try:  # as late as we can: a pause since the group was taken must not land it after
+                self._check_fence()
+            except Exception as exc:
+                raise fenced_group_error(self._topic, exc) from exc
         answers = await produce(self._client, self._topic, request, self._settings.request_timeout_ms)
         failure: Exception | None = None
         for share in shares:
