@@ -11,7 +11,8 @@ member, with the time the request was *sent* (the coordinator counts the session
 last heartbeat, so the lease ends no later than the coordinator could drop us), minus a small margin. Every
 depot log the worker opens (depots, hop topics, changelogs) checks it before taking an append and before
 producing a group (`GroupCommitLog.fence`); an expired lease refuses with `FencedError` (an append: nothing
-queued, the client retries elsewhere; a queued group: it fails and stops its log). The worker then drops every
+queued, the client retries elsewhere; a queued group: it fails as "maybe appended", `LogFailedError`, never as
+"not owner", and stops its log). The worker then drops every
 task (`Membership`'s watchdog reports an empty assignment), and reopens, from the changelog, whatever the next
 assignment gives it; if a heartbeat of the same generation renews the lease, the same tasks come back.
 
