@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--changelog", action="store_true", help="log task stores to their changelog topics")
     worker.add_argument("--checkpoints", help="s3://BUCKET[/PREFIX][?endpoint=URL]: checkpoints (implies --changelog)")
     worker.add_argument("--standbys", type=int, default=0, help="warm standby copies per task (implies --changelog)")
+    worker.add_argument(
+        "--checkpoint-records", type=int, default=10_000, help="checkpoint a task every N changelog records (10,000)"
+    )
+    worker.add_argument(
+        "--checkpoint-seconds", type=float, default=300.0, help="... or every S seconds if it wrote anything (300)"
+    )
 
     crash = commands.add_parser("crashtest", help="kill an appending process at random moments and check the data")
     crash.add_argument("--seconds", type=float, default=60.0)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -96,6 +97,7 @@ class KafkaStorage(DepotStorage):
         )
         self.namespace = topic_part(namespace)
         self._session: BrokerSession | None = None
+        self.fence: Callable[[], None] | None = None  # given to every log it opens (`GroupCommitLog.fence`)
 
     def topic_for(self, module: str, depot: str) -> str:
         """The topic holding `module`'s `depot`: stable, unique per (namespace, module, depot), Kafka-legal."""
@@ -112,7 +114,9 @@ class KafkaStorage(DepotStorage):
 
     async def open_log(self, module: str, depot: str, partitions: int) -> DepotLog:
         """Open the log on topic `topic_for(module, depot)`, creating the topic if needed."""
-        return await KafkaDepotLog.open_on(await self.session(), self.topic_for(module, depot), partitions)
+        log = await KafkaDepotLog.open_on(await self.session(), self.topic_for(module, depot), partitions)
+        log.fence = self.fence
+        return log
 
     async def close(self) -> None:
         """Close the shared broker session."""

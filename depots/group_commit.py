@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from abc import abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -157,6 +157,9 @@ class GroupCommitLog(DepotLog, Generic[PartT, PendingT]):
         self._failure: BaseException | None = None
         self._closing = False
         self._closed = False
+        # Called (if set) before taking an append and before producing a group; raises to refuse. Workers set
+        # it to their group lease's check, so a zombie writes nothing (`cluster.workers.fencing`).
+        self.fence: Callable[[], None] | None = None
 
     @abstractmethod
     async def _commit(self, group: Group[PartT, PendingT]) -> None:
@@ -178,6 +181,7 @@ class GroupCommitLog(DepotLog, Generic[PartT, PendingT]):
             raise LogClosedError(f"depot log {self._name} is closed")
         if self._failure is not None:
             raise self._failed_error()
+        self.check_fence()  # refused before anything is queued
         loop = self._running_loop()
         future = loop.create_future()
         if not part.pending.futures:
@@ -260,7 +264,9 @@ class GroupCommitLog(DepotLog, Generic[PartT, PendingT]):
         """Commit groups until nothing is pending, then exit (the next append starts a new flusher)."""
         try:
             while self._dirty:
-                await self._commit(self._take_group())
+                group = self._take_group()
+                if not self._fenced(group):
+                    await self._commit(group)
                 self._wake_flush_waiters()
         except asyncio.CancelledError:
             self._on_flusher_cancelled()
@@ -274,6 +280,20 @@ class GroupCommitLog(DepotLog, Generic[PartT, PendingT]):
         group = [(part, part.take_pending()) for part in self._dirty]
         self._dirty = []
         return group
+
+    def check_fence(self) -> None:
+        """Raise what the fence raises, if one is set and refuses now (subclasses call it before sending)."""
+        if self.fence is not None:
+            self.fence()
+
+    def _fenced(self, group: Group[PartT, PendingT]) -> bool:
+        """Fail `group` (and stop the log) if the fence refuses it now; tell whether it did."""
+        try:
+            self.check_fence()
+        except Exception as exc:  # queued before a pause, to be produced after it: refuse, the offsets are void
+            self._fail(group, fenced_group_error(self._name, exc))
+            return True
+        return False
 
     def _fail_if_failed(self, group: Group[PartT, PendingT]) -> bool:
         """Fail `group` at once if the log has already failed; tell whether it did."""
@@ -314,6 +334,17 @@ class GroupCommitLog(DepotLog, Generic[PartT, PendingT]):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+def fenced_group_error(name: str, cause: BaseException) -> LogFailedError:
+    """The error a group refused by the fence fails with: "maybe appended", never the fence's own "not owner".
+
+    The fence's error may tell a client to retry elsewhere; a group already accepted must not, since a part of
+    it may have been produced before the fence closed (an earlier request of the same group).
+    """
+    error = LogFailedError(f"depot log {name}: fenced ({cause}); the group may or may not be in the log")
+    error.__cause__ = cause
+    return error
 
 
 def fail_futures(futures: Iterable[asyncio.Future[None]], error: BaseException) -> None:

@@ -83,7 +83,7 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         self._settings = session.settings
         self._topic = topic
         self._client = session.client
-        self._producer = GroupProducer(session.client, topic, session.settings)
+        self._producer = GroupProducer(session.client, topic, session.settings, self.check_fence)
         self._owns_session = owns_session
 
     @classmethod

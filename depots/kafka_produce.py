@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from depots.errors import BrokerUnavailableError, LostRecordsError, PartitionOwnershipError, RecordsNotReadyError
+from depots.group_commit import fenced_group_error
 from depots.kafka_broker import BrokerSettings, fetch_existing, high_watermark, is_transient, produce, produce_error
 from depots.log import LogEntry
 
@@ -132,10 +133,13 @@ async def retrying(settings: BrokerSettings, what: str, operation: Callable[[], 
 class GroupProducer:
     """Makes the batches of one group durable exactly once (see the module docstring)."""
 
-    def __init__(self, client: Any, topic: str, settings: BrokerSettings) -> None:
+    def __init__(
+        self, client: Any, topic: str, settings: BrokerSettings, check_fence: Callable[[], None] | None = None
+    ) -> None:
         self._client = client
         self._topic = topic
         self._settings = settings
+        self._check_fence = check_fence  # raises to refuse, right before each request (resends included)
 
     async def produce(self, shares: list[PartitionShare]) -> None:
         """Confirm every batch of every share, or raise why not (nothing unconfirmed is reported durable)."""
@@ -166,6 +170,11 @@ class GroupProducer:
                 break
             request[share.index], size = data, size + len(data)
         shares = [share for share in shares if share.index in request]
+        if self._check_fence is not None:
+            try:  # as late as we can: a pause since the group was taken must not land it after
+                self._check_fence()
+            except Exception as exc:
+                raise fenced_group_error(self._topic, exc) from exc
         answers = await produce(self._client, self._topic, request, self._settings.request_timeout_ms)
         failure: Exception | None = None
         for share in shares:

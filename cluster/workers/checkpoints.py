@@ -44,28 +44,48 @@ from pstates.store import KVStore, open_store
 log = logging.getLogger(__name__)
 
 KEEP_CHECKPOINTS = 2
+EVERY_RECORDS = 10_000  # default schedule: a checkpoint once this many changelog records were written ...
+EVERY_S = 300.0  # ... or this long passed with any record written
 
 
 class CheckpointBucket:
     """Checkpoint objects under one prefix of one S3 bucket (any S3-compatible server)."""
 
     def __init__(
-        self, bucket: str, prefix: str = "", *, endpoint: str | None = None, region: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        every_records: int = EVERY_RECORDS,
+        every_s: float = EVERY_S,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.every_records = every_records  # the schedule of the task recoveries that upload here
+        self.every_s = every_s
         config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"})
         # Credentials come from boto3's chain (environment, shared files, instance role).
         self._client: Any = boto3.client("s3", endpoint_url=endpoint, region_name=region or "us-east-1", config=config)
 
     @classmethod
-    def from_url(cls, url: str) -> CheckpointBucket:
-        """`s3://BUCKET[/PREFIX][?endpoint=URL&region=R]`."""
+    def from_url(cls, url: str, every_records: int = EVERY_RECORDS, every_s: float = EVERY_S) -> CheckpointBucket:
+        """`s3://BUCKET[/PREFIX][?endpoint=URL&region=R]`, checkpointing on the schedule given."""
         parsed = urlparse(url)
         if parsed.scheme != "s3" or not parsed.netloc:
             raise ValueError(f"checkpoint URL must be s3://BUCKET[/PREFIX][?endpoint=...], got {url!r}")
+        if every_records < 1 or every_s <= 0:
+            raise ValueError(f"checkpoint schedule must be positive, got {every_records} records / {every_s} s")
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        return cls(parsed.netloc, parsed.path, endpoint=query.get("endpoint"), region=query.get("region"))
+        return cls(
+            parsed.netloc,
+            parsed.path,
+            endpoint=query.get("endpoint"),
+            region=query.get("region"),
+            every_records=every_records,
+            every_s=every_s,
+        )
 
     def folder(self, namespace: str, module: str, task: int) -> str:
         """The key prefix of one task's checkpoints."""
@@ -117,9 +137,15 @@ class TaskRecovery:
 
     namespace: str
     bucket: CheckpointBucket | None = None
-    every_records: int = 10_000  # checkpoint once this many changelog records were written since the last
-    every_s: float = 300.0  # ... or this long passed with any record written
+    every_records: int | None = None  # checkpoint once this many records were written since the last (None:
+    every_s: float | None = None  # ... or this long passed with any record written; the bucket's schedule)
     reports: list[RestoreReport] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.every_records is None:
+            self.every_records = self.bucket.every_records if self.bucket is not None else EVERY_RECORDS
+        if self.every_s is None:
+            self.every_s = self.bucket.every_s if self.bucket is not None else EVERY_S
 
     async def open(self, opened: KVStore, path: Path, module: str, task: int, changelog: DepotLog) -> ChangelogStore:
         """Return the task's store at the end of its changelog, starting from the cheapest valid state."""
@@ -188,11 +214,12 @@ class TaskRecovery:
 
     async def keep_checkpointing(self, store: ChangelogStore, path: Path, module: str, task: int) -> None:
         """Upload a checkpoint whenever `every_records` records or `every_s` seconds passed (runs until cancelled)."""
+        every_records, every_s = self.every_records or EVERY_RECORDS, self.every_s or EVERY_S
         last_records, last_time = store.records_written, time.monotonic()
         while True:
-            await asyncio.sleep(min(1.0, self.every_s))
+            await asyncio.sleep(min(1.0, every_s))
             written = store.records_written - last_records
-            due = written >= self.every_records or (written > 0 and time.monotonic() - last_time >= self.every_s)
+            due = written >= every_records or (written > 0 and time.monotonic() - last_time >= every_s)
             if not due:
                 continue
             try:

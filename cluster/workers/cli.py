@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cluster.workers.checkpoints import CheckpointBucket
+from cluster.workers.checkpoints import EVERY_RECORDS, EVERY_S, CheckpointBucket
 from cluster.workers.membership import GroupSettings
 from cluster.workers.worker import Worker
 from topology.module import Module
@@ -48,10 +48,11 @@ async def run_worker(
     changelog: bool = False,
     checkpoints: str | None = None,
     standbys: int = 0,
+    checkpoint_every: tuple[int, float] = (EVERY_RECORDS, EVERY_S),
 ) -> int:
     """Run a worker until a termination signal, then leave the group and close cleanly."""
     group = GroupSettings(session_timeout_ms=session_timeout_ms)
-    bucket = CheckpointBucket.from_url(checkpoints) if checkpoints else None
+    bucket = CheckpointBucket.from_url(checkpoints, *checkpoint_every) if checkpoints else None
     worker = Worker(
         broker,
         data,
@@ -88,5 +89,6 @@ def main(args: Any) -> int:
             getattr(args, "changelog", False),
             getattr(args, "checkpoints", None),
             getattr(args, "standbys", 0),
+            (getattr(args, "checkpoint_records", EVERY_RECORDS), getattr(args, "checkpoint_seconds", EVERY_S)),
         )
     )

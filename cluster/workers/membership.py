@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +24,12 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from cluster.workers.assignor import RoutingTable, TaskAssignor
+from cluster.workers.fencing import Lease, renew_on_group_success
 from depots.kafka_broker import BrokerSession, ensure_topic
 
 log = logging.getLogger(__name__)
+
+WATCH_S = 0.1  # how often the watchdog looks at the lease
 
 ChangeHandler = Callable[[frozenset[int], RoutingTable], None]
 
@@ -46,15 +50,19 @@ def coordination_topic(namespace: str) -> str:
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
     """Turns the coordinator's assignment callback into `on_change(owned, routing)`."""
 
-    def __init__(self, assignor: TaskAssignor, on_change: ChangeHandler) -> None:
+    def __init__(self, assignor: TaskAssignor, on_change: ChangeHandler, lease: Lease) -> None:
         self._assignor = assignor
         self._on_change = on_change
+        self._lease = lease
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         """Nothing to do: a task stays open until an assignment without it arrives (see `Worker`)."""
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         """Report the tasks this member now owns and the leader's routing table."""
+        # The sync that brought this just succeeded. The first one completes inside `consumer.start()`, before
+        # the coordinator's requests can be watched, so renew here too (its round trip is within the margin).
+        self._lease.renew(time.monotonic())
         owned = frozenset(int(tp.partition) for tp in assigned)
         self._assignor.owned = owned
         routing = self._assignor.routing or RoutingTable(0, {})
@@ -83,6 +91,8 @@ class Membership:
         self._settings = settings or GroupSettings()
         self._consumer: Any = None
         self._poller: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self.lease = Lease(self._settings.session_timeout_ms / 1000)  # checked before every write of the worker
 
     async def start(self) -> None:
         """Create the coordination topic if needed and join the group (the assignment arrives later)."""
@@ -98,9 +108,32 @@ class Membership:
             heartbeat_interval_ms=settings.heartbeat_interval_ms,
             rebalance_timeout_ms=settings.session_timeout_ms,
         )
-        self._consumer.subscribe([self._topic], listener=_Listener(self.assignor, self._on_change))
+        self._consumer.subscribe([self._topic], listener=_Listener(self.assignor, self._on_change, self.lease))
         await self._consumer.start()
+        renew_on_group_success(self._consumer._coordinator, self.lease)
         self._poller = asyncio.get_running_loop().create_task(self._poll(), name="membership poll")
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch_lease(), name="membership lease")
+
+    async def _watch_lease(self) -> None:
+        """Drop every task when the lease expires; give them back if a heartbeat of the same generation renews it.
+
+        A new generation (we were dropped, or the group rebalanced) instead brings its own assignment.
+        """
+        coordinator = self._consumer._coordinator
+        fenced_generation: int | None = None
+        while True:
+            await asyncio.sleep(WATCH_S)
+            routing = self.assignor.routing or RoutingTable(0, {})
+            if fenced_generation is None:
+                if self.assignor.owned and not self.lease.valid():
+                    fenced_generation = coordinator.generation
+                    log.warning("group lease expired (generation %d): dropping every task", fenced_generation)
+                    self._on_change(frozenset(), routing)
+            elif self.lease.valid():
+                if coordinator.generation == fenced_generation:  # the coordinator never dropped us: still ours
+                    log.warning("group lease renewed in generation %d: taking the tasks back", fenced_generation)
+                    self._on_change(self.assignor.owned, routing)
+                fenced_generation = None
 
     async def _poll(self) -> None:
         """Keep polling: aiokafka leaves the group of a consumer that stops polling (max poll interval)."""
@@ -113,9 +146,10 @@ class Membership:
 
     async def stop(self) -> None:
         """Leave the group (its other members rebalance at once) and close the consumer."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._watchdog, self._poller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._consumer is not None:
             await self._consumer.stop()

@@ -118,6 +118,7 @@ class Worker:
         self._membership = Membership(
             session, self.storage.namespace, self.tasks, self.address, self._on_change, self.group, self.standby_count
         )
+        self.storage.fence = self._membership.lease.check  # every log of a task host: no writes by a zombie
         await self._membership.start()
 
     def _extra_routes(self, app: web.Application, main_loop: asyncio.AbstractEventLoop) -> web.Application:
