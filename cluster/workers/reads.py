@@ -23,8 +23,11 @@ run then). Stream topologies on workers do not count that as a failed attempt (`
 
 Then, until the routing table changes (or `HOLD_OFF_S` passes), further reads of that task fail at once
 instead of blocking again: after a worker dies, every topology reading its tasks would otherwise block the
-main loop `timeout_s` per retry, back to back, starving the heartbeats and the rebalance that would give
-those tasks a new owner (seen in the Mastodon chaos test: no failover for > 60 s).
+main loop `timeout_s` per retry, back to back (seen in the Mastodon chaos test: no failover for > 60 s;
+the group membership has since moved off the main loop, `cluster.workers.membership`, but appends, hop
+polls and task opening still run there). While held off, a read makes one quick attempt (a single request,
+no retries) at most every `PROBE_EVERY_S`: a new owner that was still opening the task when the routing
+table changed answers soon after, and its readers should not wait out the whole hold-off to find it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import http.client
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cluster.workers.assignor import RoutingTable
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
 
 READ_TIMEOUT_S = 2.0  # short: a main loop blocked longer would miss its group heartbeats
 HOLD_OFF_S = 10.0  # how long a task that did not answer fails reads at once, unless the routing table changes
+PROBE_EVERY_S = 0.25  # while held off, how often one read tries a single request anyway
 SOCKET_TIMEOUT_S = 30.0
 RETRY_MIN_S, RETRY_MAX_S = 0.01, 0.2
 
@@ -58,12 +63,14 @@ class CrossTaskReads:
         hosts: Mapping[int, TaskHost],
         routing: Callable[[], RoutingTable],
         timeout_s: float = READ_TIMEOUT_S,
+        probe_every_s: float = PROBE_EVERY_S,
     ) -> None:
         self._hosts = hosts
         self._routing = routing
         self._timeout_s = timeout_s
+        self._probe_every_s = probe_every_s
         self._newest = RoutingTable(0, {})
-        self._unanswered: dict[int, tuple[int, float]] = {}  # task -> (routing version, fail reads at once until)
+        self._unanswered: dict[int, _HoldOff] = {}  # tasks that did not answer (shared by every reading thread)
         self._local = threading.local()
         self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
         self._opened_lock = threading.Lock()
@@ -101,10 +108,10 @@ class CrossTaskReads:
     # -- remote ----------------------------------------------------------------------------------------
 
     def _remote(self, task: int, path: str, body: dict[str, Any]) -> Any:
-        held = self._unanswered.get(task)
-        if held is not None and held[0] == self._table().version and time.monotonic() < held[1]:
-            raise TaskUnavailableError(f"task {task} did not answer a read just now; waiting for a new routing table")
         payload = pack({**body, "task": task})
+        held = self._unanswered.get(task)
+        if held is not None and held.version == self._table().version and time.monotonic() < held.until:
+            return self._probe(task, held, path, payload)
         deadline = time.monotonic() + self._timeout_s
         backoff = RETRY_MIN_S
         while True:
@@ -118,11 +125,27 @@ class CrossTaskReads:
                     self._unanswered.pop(task, None)
                     return value
             if time.monotonic() > deadline:
-                self._unanswered[task] = (self._table().version, time.monotonic() + HOLD_OFF_S)
+                now = time.monotonic()
+                self._unanswered[task] = _HoldOff(self._table().version, now + HOLD_OFF_S, now + self._probe_every_s)
                 raise TaskUnavailableError(f"no worker answered a read of task {task} within {self._timeout_s:g} s")
             time.sleep(backoff)  # blocking on purpose: this thread waits for its read (see the module docstring)
             backoff = min(RETRY_MAX_S, backoff * 2)
             self._ask_peers_for_routing()
+
+    def _probe(self, task: int, held: _HoldOff, path: str, payload: bytes) -> Any:
+        """A held-off task's read: one request if a probe is due, else (or if refused) fail at once."""
+        now = time.monotonic()
+        address = self._table().owners.get(task)
+        if address is not None and now >= held.next_probe:
+            held.next_probe = now + self._probe_every_s
+            try:
+                value = self._post(address, path, payload)
+            except _Refused:
+                pass
+            else:
+                self._unanswered.pop(task, None)
+                return value
+        raise TaskUnavailableError(f"task {task} did not answer a read just now; waiting for a new routing table")
 
     def _table(self) -> RoutingTable:
         own = self._routing()
@@ -181,3 +204,12 @@ class CrossTaskReads:
 
 class _Refused(Exception):
     """A read that did not get an answer from the task's owner: ask again, maybe elsewhere."""
+
+
+@dataclass(slots=True)
+class _HoldOff:
+    """A task that did not answer a read under routing `version`: fail its reads at once until `until`."""
+
+    version: int
+    until: float
+    next_probe: float  # monotonic time of the next single-request attempt

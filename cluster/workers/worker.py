@@ -1,7 +1,8 @@
 """A `tusk worker` process: joins the group, runs the tasks assigned to it, answers routed requests.
 
 Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`, served from a thread
-of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`).
+of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`, also
+on a thread of its own, so heartbeats go on while topology code blocks the main loop on a remote read).
 Each assignment updates the wanted task set; a reconciler closes the task hosts no longer wanted *first*
 (flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
 gained ones (waiting for their previous owner's lock), and publishes the routing table on
@@ -93,6 +94,7 @@ class Worker:
         self._wanted_standbys: frozenset[int] = frozenset()
         self._wanted: frozenset[int] = frozenset()
         self._changed = asyncio.Event()
+        self._main_loop: asyncio.AbstractEventLoop | None = None
         self._membership: Membership | None = None
         self._front: FrontServer | None = None
         self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
@@ -104,7 +106,7 @@ class Worker:
         """Listen for RPC, then join the group."""
         session = await self.storage.session()
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
-        main_loop = asyncio.get_running_loop()
+        main_loop = self._main_loop = asyncio.get_running_loop()
         outputs = self.outputs = OutputForwarder(self.modules, main_loop)
         self._front = FrontServer(
             lambda pool: self._extra_routes(
@@ -125,10 +127,16 @@ class Worker:
         return add_hop_routes(add_batch_routes(app, self.hosts.get, main_loop), self.hosts.get, main_loop)
 
     def _on_change(self, owned: frozenset[int], routing: RoutingTable) -> None:
+        """Take a new assignment (called on the membership thread; the main loop may be blocked on a read)."""
+        if routing.version >= self.routing.version:  # only this thread writes `routing`
+            self.routing = routing  # at once: a read blocking the main loop retries with it
+        assert self._main_loop is not None
+        self._main_loop.call_soon_threadsafe(self._want, owned, routing.standby_tasks(self.address))
+
+    def _want(self, owned: frozenset[int], standbys: frozenset[int]) -> None:
+        """Ask the reconciler (on the main loop) for these tasks and standbys."""
         self._wanted = owned
-        self._wanted_standbys = routing.standby_tasks(self.address)
-        if routing.version >= self.routing.version:
-            self.routing = routing
+        self._wanted_standbys = standbys
         self._changed.set()
 
     async def _reconcile(self) -> None:
