@@ -18,6 +18,7 @@ import contextlib
 import copy
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,10 @@ class Worker:
                 if task not in self._wanted:
                     continue
                 try:
+                    opening = time.monotonic()
                     warm = await self.standbys.promote(task) if self.standbys is not None else {}
                     self.hosts[task] = await self._open_host(task, warm)
+                    log.info("opened task %d in %.2f s", task, time.monotonic() - opening)
                 except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
                     log.exception("opening task %d failed; retrying", task)
                     self._changed.set()

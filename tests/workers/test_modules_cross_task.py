@@ -171,6 +171,11 @@ def test_topologies_read_each_other_s_workers_while_both_main_loops_are_blocked(
     asyncio.run(scenario())
 
 
+def held_off_reads(rig: Rig, probe_every_s: float) -> CrossTaskReads:
+    """Reads with no task host of their own, whose bound is `READ_BOUND_S` on the test's loop too."""
+    return CrossTaskReads({}, lambda: rig.table[0], READ_BOUND_S, probe_every_s, loop_timeout_s=READ_BOUND_S)
+
+
 def seconds_to_fail(reads: CrossTaskReads, task: int) -> float:
     """How long a read of `task` took to raise `TaskUnavailableError`."""
     started = time.monotonic()
@@ -187,7 +192,7 @@ def test_a_task_that_did_not_answer_fails_reads_at_once_until_the_routing_table_
             for task in (2, 3):
                 await rig.append("*values", {"key": KEYS[task], "value": 10 + task})
             await rig.hosts[3].close()  # worker B answers "not the owner" for task 3 from now on
-            reads = CrossTaskReads({}, lambda: rig.table[0], READ_BOUND_S, probe_every_s=3600)  # no probe due
+            reads = held_off_reads(rig, probe_every_s=3600)  # no probe due
             try:
                 assert seconds_to_fail(reads, 3) >= READ_BOUND_S  # retried for the whole bound
                 assert seconds_to_fail(reads, 3) < READ_BOUND_S / 2  # held off: at once
@@ -207,7 +212,7 @@ def test_a_held_off_task_is_read_again_once_a_probe_finds_it_answering(kafka_boo
         async with two_workers(tmp_path, kafka_bootstrap) as rig:
             await rig.append("*values", {"key": KEYS[3], "value": 13})
             await rig.hosts[3].close()
-            reads = CrossTaskReads({}, lambda: rig.table[0], READ_BOUND_S, probe_every_s=0)  # a probe every read
+            reads = held_off_reads(rig, probe_every_s=0)  # a probe every read
             try:
                 assert seconds_to_fail(reads, 3) >= READ_BOUND_S
                 assert seconds_to_fail(reads, 3) < READ_BOUND_S / 2  # the probe: one request, refused
@@ -215,6 +220,24 @@ def test_a_held_off_task_is_read_again_once_a_probe_finds_it_answering(kafka_boo
                 assert reads.pstate(3, "reader", "$$values", "get", (KEYS[3],), {}) == 13
             finally:
                 reads.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_read_on_an_event_loop_gives_up_on_a_refusing_task_sooner_than_one_on_a_thread(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with two_workers(tmp_path, kafka_bootstrap) as rig:
+            await rig.hosts[3].close()
+            on_loop = CrossTaskReads({}, lambda: rig.table[0], READ_BOUND_S, loop_timeout_s=0.1)
+            on_thread = CrossTaskReads({}, lambda: rig.table[0], READ_BOUND_S, loop_timeout_s=0.1)
+            try:
+                assert seconds_to_fail(on_loop, 3) < READ_BOUND_S / 2  # it would hold up this loop
+                assert await asyncio.to_thread(seconds_to_fail, on_thread, 3) >= READ_BOUND_S  # a read thread waits
+            finally:
+                on_loop.close()
+                on_thread.close()
 
     asyncio.run(scenario())
 
