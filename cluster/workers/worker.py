@@ -156,10 +156,8 @@ class Worker:
                 if task not in self._wanted:
                     continue
                 try:
-                    opening = time.monotonic()
                     warm = await self.standbys.promote(task) if self.standbys is not None else {}
                     self.hosts[task] = await self._open_host(task, warm)
-                    log.info("opened task %d in %.2f s", task, time.monotonic() - opening)
                 except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
                     log.exception("opening task %d failed; retrying", task)
                     self._changed.set()
@@ -174,16 +172,21 @@ class Worker:
         host.reads = self.reads
         host.hop_settlement = self.settlement
         seen = len(self.recovery.reports) if self.recovery is not None else 0
+        took: dict[str, float] = {}  # seconds per module, logged: opening is most of a failover after the rebalance
         try:
             for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
+                started = time.monotonic()
                 await host.launch(copy.deepcopy(module), self.tasks)
                 if self.outputs is not None:  # output streams follow the task from its first round
                     self.outputs.module_launched(task, host)
+                took[module.name] = time.monotonic() - started
         except BaseException:
             for store in host.adopted.values():  # a retry reopens them from disk
                 store.close()
             await host.close()
             raise
+        slowest = ", ".join(f"{name} {seconds:.2f}" for name, seconds in sorted(took.items(), key=lambda i: -i[1])[:3])
+        log.info("opened task %d in %.2f s (slowest: %s)", task, sum(took.values()), slowest)
         for report in self.recovery.reports[seen:] if self.recovery is not None else []:
             self._emit(
                 {
