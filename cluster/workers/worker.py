@@ -5,7 +5,7 @@ of its own: `cluster.workers.front`), join the group with that address (`cluster
 on a thread of its own, so heartbeats go on while topology code blocks the main loop on a remote read).
 Each assignment updates the wanted task set; a reconciler closes the task hosts no longer wanted *first*
 (flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
-gained ones (waiting for their previous owner's lock), and publishes the routing table on
+gained ones side by side (each waiting for its previous owner's lock), and publishes the routing table on
 `NAMESPACE.workers.routing` for clients. A worker that dies without closing (SIGKILL) releases its locks
 with its process; the group drops it after the session timeout. With standbys (`cluster.workers.standby`),
 a gained task's warm replica stops and hands its open store to the task host.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import logging
 import os
 import time
@@ -152,26 +153,30 @@ class Worker:
                     await host.close()
                 except Exception:  # its pending appends already failed; its store closes regardless
                     log.exception("closing task %d failed", task)
-            for task in sorted(wanted - set(self.hosts)):
-                if task not in self._wanted:
-                    continue
-                try:
-                    warm = await self.standbys.promote(task) if self.standbys is not None else {}
-                    self.hosts[task] = await self._open_host(task, warm)
-                except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
-                    log.exception("opening task %d failed; retrying", task)
-                    self._changed.set()
-                    await asyncio.sleep(RETRY_OPEN_S)
+            await asyncio.gather(*(self._open_gained(task) for task in sorted(wanted - set(self.hosts))))
             await self._publish_routing()
             self._emit({"event": "serving", "tasks": sorted(self.hosts), "version": self.routing.version})
             if self.standbys is not None:
                 await self.standbys.reconcile(self._wanted_standbys - set(self.hosts))
 
+    async def _open_gained(self, task: int) -> None:
+        """Open a task gained in this assignment, beside the other gains (their broker round trips overlap)."""
+        if task not in self._wanted:
+            return
+        try:
+            warm = await self.standbys.promote(task) if self.standbys is not None else {}
+            self.hosts[task] = await self._open_host(task, warm)
+        except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
+            log.exception("opening task %d failed; retrying", task)
+            self._changed.set()
+            await asyncio.sleep(RETRY_OPEN_S)
+
     async def _open_host(self, task: int, warm: dict[str, KVStore]) -> TaskHost:
-        host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery, adopted=warm)
+        # A recovery of its own (same settings): its restore reports are this task's, whatever opens beside it.
+        recovery = dataclasses.replace(self.recovery, reports=[]) if self.recovery is not None else None
+        host = TaskHost(self.data_dir, task, self.storage, recovery=recovery, adopted=warm)
         host.reads = self.reads
         host.hop_settlement = self.settlement
-        seen = len(self.recovery.reports) if self.recovery is not None else 0
         took: dict[str, float] = {}  # seconds per module, logged: opening is most of a failover after the rebalance
         try:
             for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
@@ -187,7 +192,7 @@ class Worker:
             raise
         slowest = ", ".join(f"{name} {seconds:.2f}" for name, seconds in sorted(took.items(), key=lambda i: -i[1])[:3])
         log.info("opened task %d in %.2f s (slowest: %s)", task, sum(took.values()), slowest)
-        for report in self.recovery.reports[seen:] if self.recovery is not None else []:
+        for report in recovery.reports if recovery is not None else []:
             self._emit(
                 {
                     "event": "restored",
