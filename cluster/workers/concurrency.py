@@ -9,17 +9,22 @@ PState reads need nothing: they read committed RocksDB state, which is thread-sa
   deadlock; the main loop may wait for it, for the length of those reads.
 * Closing a task host must not close its stores under a running read: `ReadGate` counts reads in flight
   and refuses new ones once closing begins (they answer "not the owner", and the reader retries elsewhere).
+
+And what must not wait for the main loop at all gets an event loop of its own on a thread: `LoopThread`
+(the group membership, whose heartbeats must go on while topology code blocks the main loop on a read).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 DRAIN_POLL_S = 0.01
+
+T = TypeVar("T")
 
 
 class LockedGlobal:
@@ -75,3 +80,34 @@ class ReadGate:
         deadline = asyncio.get_running_loop().time() + timeout_s
         while self._readers and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(DRAIN_POLL_S)
+
+
+class LoopThread:
+    """An asyncio event loop running on a daemon thread of its own; other loops hand it coroutines with `run`."""
+
+    def __init__(self, name: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    async def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on this thread's loop; await its result from the caller's loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self._loop))
+
+    async def stop(self) -> None:
+        """Stop the loop (cancelling what still runs on it) and join the thread."""
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+            leftovers = asyncio.all_tasks(self._loop)
+            for task in leftovers:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        finally:
+            self._loop.close()

@@ -5,6 +5,12 @@ with `TaskAssignor`; it never commits offsets to Kafka (PState offsets live in R
 record. Each completed rebalance calls `on_change(owned tasks, routing table)`; the worker reconciles its
 task hosts with it in the background, so the coordinator's callbacks stay short.
 
+The consumer runs on an event loop of its own (`LoopThread`), not the worker's main loop, and `on_change` is
+called on that thread. Why: topology code runs on the main loop and may block it on a read of another
+worker's task (`cluster.workers.reads`); after a worker dies, such reads wait out their timeout, and a
+consumer on that loop would miss its heartbeats and join the rebalance late, which is what made the Mastodon
+modules' failover slow (docs/kafka.md, "Chaos test"). On its own loop it heartbeats and rejoins on time.
+
 Timeouts measured on tansu 0.6.0 (docs/kafka.md): the first join waits half the session timeout, a member
 that stops heartbeating is dropped after the session timeout, then the survivors rebalance.
 """
@@ -24,6 +30,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from cluster.workers.assignor import RoutingTable, TaskAssignor
+from cluster.workers.concurrency import LoopThread
 from cluster.workers.fencing import Lease, renew_on_group_success
 from depots.kafka_broker import BrokerSession, ensure_topic
 
@@ -91,12 +98,18 @@ class Membership:
         self._settings = settings or GroupSettings()
         self._consumer: Any = None
         self._poller: asyncio.Task[None] | None = None
+        self._thread: LoopThread | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.lease = Lease(self._settings.session_timeout_ms / 1000)  # checked before every write of the worker
 
     async def start(self) -> None:
         """Create the coordination topic if needed and join the group (the assignment arrives later)."""
-        await ensure_topic(self._session, self._topic, self._tasks)
+        await ensure_topic(self._session, self._topic, self._tasks)  # on the caller's loop: the session's
+        self._thread = LoopThread("tusk-membership")
+        await self._thread.run(self._join())
+
+    async def _join(self) -> None:
+        """Create, subscribe and start the consumer on the membership thread's loop."""
         settings = self._settings
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self._session.settings.bootstrap,
@@ -109,8 +122,8 @@ class Membership:
             rebalance_timeout_ms=settings.session_timeout_ms,
         )
         self._consumer.subscribe([self._topic], listener=_Listener(self.assignor, self._on_change, self.lease))
-        await self._consumer.start()
         renew_on_group_success(self._consumer._coordinator, self.lease)
+        await self._consumer.start()
         self._poller = asyncio.get_running_loop().create_task(self._poll(), name="membership poll")
         self._watchdog = asyncio.get_running_loop().create_task(self._watch_lease(), name="membership lease")
 
@@ -145,7 +158,15 @@ class Membership:
                 await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
-        """Leave the group (its other members rebalance at once) and close the consumer."""
+        """Leave the group (its other members rebalance at once), close the consumer, end the thread."""
+        if self._thread is None:
+            return
+        try:
+            await self._thread.run(self._leave())
+        finally:
+            await self._thread.stop()
+
+    async def _leave(self) -> None:
         for task in (self._watchdog, self._poller):
             if task is not None:
                 task.cancel()

@@ -16,23 +16,31 @@ other's pool. A chain of nested reads holds one pool thread per hop; the pool is
 nesting depth of the modules' queries (a query calls at most a few others).
 
 A refused read (409: not the owner, task opening or closing; connection refused) is retried with the
-newest routing table any worker knows (`GET /routing`), since the main loop that updates this worker's
-table may be the one blocked here. Past `timeout_s` the read raises `TaskUnavailableError`: the round
-that made it fails and is retried after the runner yields the loop (membership, heartbeats, task opening
-run then). Stream topologies on workers do not count that as a failed attempt (`task_host`).
+newest routing table any worker knows (`GET /routing`). Past its bound the read raises
+`TaskUnavailableError`: the round that made it fails and is retried after the runner yields the loop.
+Stream topologies on workers do not count that as a failed attempt (`task_host`). The bound depends on
+the calling thread: a read made on a running event loop (topology code on the worker's main loop) blocks
+everything else on that loop, appends, hop polls and the opening of the tasks it gained included, so it
+gives up after `loop_timeout_s`; a read on an RPC read thread (a client's query) waits up to `timeout_s`.
+Measured in the Mastodon chaos test: after a rebalance, each worker's topologies read the tasks the other
+survivor was still opening, blocking the loop 2 s per moved task and so delaying its own opening in turn.
 
 Then, until the routing table changes (or `HOLD_OFF_S` passes), further reads of that task fail at once
 instead of blocking again: after a worker dies, every topology reading its tasks would otherwise block the
-main loop `timeout_s` per retry, back to back, starving the heartbeats and the rebalance that would give
-those tasks a new owner (seen in the Mastodon chaos test: no failover for > 60 s).
+main loop for the bound per retry, back to back (seen in the Mastodon chaos test: no failover for > 60 s,
+when the group membership still ran on the main loop). While held off, a read makes one quick attempt (a
+single request, no retries) at most every `PROBE_EVERY_S`: a new owner that was still opening the task when
+the routing table changed answers soon after, and its readers should not wait out the hold-off to find it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cluster.workers.assignor import RoutingTable
@@ -44,8 +52,10 @@ from topology.context import RecordRejected
 if TYPE_CHECKING:
     from cluster.workers.task_host import TaskHost
 
-READ_TIMEOUT_S = 2.0  # short: a main loop blocked longer would miss its group heartbeats
+READ_TIMEOUT_S = 2.0  # how long a read on a read thread retries a task that refuses it
+LOOP_READ_TIMEOUT_S = 0.3  # the same on an event loop, which nothing else can use meanwhile
 HOLD_OFF_S = 10.0  # how long a task that did not answer fails reads at once, unless the routing table changes
+PROBE_EVERY_S = 0.25  # while held off, how often one read tries a single request anyway
 SOCKET_TIMEOUT_S = 30.0
 RETRY_MIN_S, RETRY_MAX_S = 0.01, 0.2
 
@@ -58,12 +68,16 @@ class CrossTaskReads:
         hosts: Mapping[int, TaskHost],
         routing: Callable[[], RoutingTable],
         timeout_s: float = READ_TIMEOUT_S,
+        probe_every_s: float = PROBE_EVERY_S,
+        loop_timeout_s: float = LOOP_READ_TIMEOUT_S,
     ) -> None:
         self._hosts = hosts
         self._routing = routing
         self._timeout_s = timeout_s
+        self._loop_timeout_s = loop_timeout_s
+        self._probe_every_s = probe_every_s
         self._newest = RoutingTable(0, {})
-        self._unanswered: dict[int, tuple[int, float]] = {}  # task -> (routing version, fail reads at once until)
+        self._unanswered: dict[int, _HoldOff] = {}  # tasks that did not answer (shared by every reading thread)
         self._local = threading.local()
         self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
         self._opened_lock = threading.Lock()
@@ -101,11 +115,12 @@ class CrossTaskReads:
     # -- remote ----------------------------------------------------------------------------------------
 
     def _remote(self, task: int, path: str, body: dict[str, Any]) -> Any:
-        held = self._unanswered.get(task)
-        if held is not None and held[0] == self._table().version and time.monotonic() < held[1]:
-            raise TaskUnavailableError(f"task {task} did not answer a read just now; waiting for a new routing table")
         payload = pack({**body, "task": task})
-        deadline = time.monotonic() + self._timeout_s
+        held = self._unanswered.get(task)
+        if held is not None and held.version == self._table().version and time.monotonic() < held.until:
+            return self._probe(task, held, path, payload)
+        bound = self._loop_timeout_s if _blocks_a_loop() else self._timeout_s
+        deadline = time.monotonic() + bound
         backoff = RETRY_MIN_S
         while True:
             address = self._table().owners.get(task)
@@ -118,11 +133,27 @@ class CrossTaskReads:
                     self._unanswered.pop(task, None)
                     return value
             if time.monotonic() > deadline:
-                self._unanswered[task] = (self._table().version, time.monotonic() + HOLD_OFF_S)
-                raise TaskUnavailableError(f"no worker answered a read of task {task} within {self._timeout_s:g} s")
+                now = time.monotonic()
+                self._unanswered[task] = _HoldOff(self._table().version, now + HOLD_OFF_S, now + self._probe_every_s)
+                raise TaskUnavailableError(f"no worker answered a read of task {task} within {bound:g} s")
             time.sleep(backoff)  # blocking on purpose: this thread waits for its read (see the module docstring)
             backoff = min(RETRY_MAX_S, backoff * 2)
             self._ask_peers_for_routing()
+
+    def _probe(self, task: int, held: _HoldOff, path: str, payload: bytes) -> Any:
+        """A held-off task's read: one request if a probe is due, else (or if refused) fail at once."""
+        now = time.monotonic()
+        address = self._table().owners.get(task)
+        if address is not None and now >= held.next_probe:
+            held.next_probe = now + self._probe_every_s
+            try:
+                value = self._post(address, path, payload)
+            except _Refused:
+                pass
+            else:
+                self._unanswered.pop(task, None)
+                return value
+        raise TaskUnavailableError(f"task {task} did not answer a read just now; waiting for a new routing table")
 
     def _table(self) -> RoutingTable:
         own = self._routing()
@@ -181,3 +212,21 @@ class CrossTaskReads:
 
 class _Refused(Exception):
     """A read that did not get an answer from the task's owner: ask again, maybe elsewhere."""
+
+
+def _blocks_a_loop() -> bool:
+    """Whether this thread runs an event loop (that a blocking read holds up)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@dataclass(slots=True)
+class _HoldOff:
+    """A task that did not answer a read under routing `version`: fail its reads at once until `until`."""
+
+    version: int
+    until: float
+    next_probe: float  # monotonic time of the next single-request attempt

@@ -1,10 +1,11 @@
 """A `tusk worker` process: joins the group, runs the tasks assigned to it, answers routed requests.
 
 Start-up: connect to the broker, listen on 127.0.0.1 for RPC (`cluster.workers.rpc`, served from a thread
-of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`).
+of its own: `cluster.workers.front`), join the group with that address (`cluster.workers.membership`, also
+on a thread of its own, so heartbeats go on while topology code blocks the main loop on a remote read).
 Each assignment updates the wanted task set; a reconciler closes the task hosts no longer wanted *first*
 (flushing their logs and releasing their stores' locks, so a new owner can open them), then opens the
-gained ones (waiting for their previous owner's lock), and publishes the routing table on
+gained ones side by side (each waiting for its previous owner's lock), and publishes the routing table on
 `NAMESPACE.workers.routing` for clients. A worker that dies without closing (SIGKILL) releases its locks
 with its process; the group drops it after the session timeout. With standbys (`cluster.workers.standby`),
 a gained task's warm replica stops and hands its open store to the task host.
@@ -15,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +96,7 @@ class Worker:
         self._wanted_standbys: frozenset[int] = frozenset()
         self._wanted: frozenset[int] = frozenset()
         self._changed = asyncio.Event()
+        self._main_loop: asyncio.AbstractEventLoop | None = None
         self._membership: Membership | None = None
         self._front: FrontServer | None = None
         self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
@@ -104,7 +108,7 @@ class Worker:
         """Listen for RPC, then join the group."""
         session = await self.storage.session()
         await ensure_topic(session, routing_topic(self.storage.namespace), 1)
-        main_loop = asyncio.get_running_loop()
+        main_loop = self._main_loop = asyncio.get_running_loop()
         outputs = self.outputs = OutputForwarder(self.modules, main_loop)
         self._front = FrontServer(
             lambda pool: self._extra_routes(
@@ -126,10 +130,16 @@ class Worker:
         return add_hop_routes(add_batch_routes(app, self.hosts.get, main_loop), self.hosts.get, main_loop)
 
     def _on_change(self, owned: frozenset[int], routing: RoutingTable) -> None:
+        """Take a new assignment (called on the membership thread; the main loop may be blocked on a read)."""
+        if routing.version >= self.routing.version:  # only this thread writes `routing`
+            self.routing = routing  # at once: a read blocking the main loop retries with it
+        assert self._main_loop is not None
+        self._main_loop.call_soon_threadsafe(self._want, owned, routing.standby_tasks(self.address))
+
+    def _want(self, owned: frozenset[int], standbys: frozenset[int]) -> None:
+        """Ask the reconciler (on the main loop) for these tasks and standbys."""
         self._wanted = owned
-        self._wanted_standbys = routing.standby_tasks(self.address)
-        if routing.version >= self.routing.version:
-            self.routing = routing
+        self._wanted_standbys = standbys
         self._changed.set()
 
     async def _reconcile(self) -> None:
@@ -144,37 +154,46 @@ class Worker:
                     await host.close()
                 except Exception:  # its pending appends already failed; its store closes regardless
                     log.exception("closing task %d failed", task)
-            for task in sorted(wanted - set(self.hosts)):
-                if task not in self._wanted:
-                    continue
-                try:
-                    warm = await self.standbys.promote(task) if self.standbys is not None else {}
-                    self.hosts[task] = await self._open_host(task, warm)
-                except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
-                    log.exception("opening task %d failed; retrying", task)
-                    self._changed.set()
-                    await asyncio.sleep(RETRY_OPEN_S)
+            await asyncio.gather(*(self._open_gained(task) for task in sorted(wanted - set(self.hosts))))
             await self._publish_routing()
             self._emit({"event": "serving", "tasks": sorted(self.hosts), "version": self.routing.version})
             if self.standbys is not None:
                 await self.standbys.reconcile(self._wanted_standbys - set(self.hosts))
 
+    async def _open_gained(self, task: int) -> None:
+        """Open a task gained in this assignment, beside the other gains (their broker round trips overlap)."""
+        if task not in self._wanted:
+            return
+        try:
+            warm = await self.standbys.promote(task) if self.standbys is not None else {}
+            self.hosts[task] = await self._open_host(task, warm)
+        except Exception:  # a store still locked by a zombie owner, a broker hiccup: try again
+            log.exception("opening task %d failed; retrying", task)
+            self._changed.set()
+            await asyncio.sleep(RETRY_OPEN_S)
+
     async def _open_host(self, task: int, warm: dict[str, KVStore]) -> TaskHost:
-        host = TaskHost(self.data_dir, task, self.storage, recovery=self.recovery, adopted=warm)
+        # A recovery of its own (same settings): its restore reports are this task's, whatever opens beside it.
+        recovery = dataclasses.replace(self.recovery, reports=[]) if self.recovery is not None else None
+        host = TaskHost(self.data_dir, task, self.storage, recovery=recovery, adopted=warm)
         host.reads = self.reads
         host.hop_settlement = self.settlement
-        seen = len(self.recovery.reports) if self.recovery is not None else 0
+        took: dict[str, float] = {}  # seconds per module, logged: opening is most of a failover after the rebalance
         try:
             for module in self.modules:  # a copy per task, as embedded one instance serves one runtime
+                started = time.monotonic()
                 await host.launch(copy.deepcopy(module), self.tasks)
                 if self.outputs is not None:  # output streams follow the task from its first round
                     self.outputs.module_launched(task, host)
+                took[module.name] = time.monotonic() - started
         except BaseException:
             for store in host.adopted.values():  # a retry reopens them from disk
                 store.close()
             await host.close()
             raise
-        for report in self.recovery.reports[seen:] if self.recovery is not None else []:
+        slowest = ", ".join(f"{name} {seconds:.2f}" for name, seconds in sorted(took.items(), key=lambda i: -i[1])[:3])
+        log.info("opened task %d in %.2f s (slowest: %s)", task, sum(took.values()), slowest)
+        for report in recovery.reports if recovery is not None else []:
             self._emit(
                 {
                     "event": "restored",
