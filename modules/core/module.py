@@ -23,9 +23,9 @@
                                    $$replies, $$created_threads (threads), $$edit_by_uuid, $$status_state,
                                    $$status_edits (edits),
                                    $$media, $$media_by_uuid, $$account_media (media), $$polls, $$poll_votes,
-                                   $$poll_expiry (polls), $$scheduled, $$scheduled_by_uuid, $$scheduled_due
-                                   (scheduled); sources *statuses, *media, *poll_votes, *content_tick
-                                   (status_ops); steps store_status store_reply store_media change_media
+                                   $$poll_expiry, $$poll_vote_keys (polls), $$scheduled, $$scheduled_by_uuid,
+                                   $$scheduled_due (scheduled); sources *statuses, *media, *poll_votes,
+                                   *content_tick (status_ops); steps store_status store_reply store_media change_media
                                    store_poll apply_edit
                interactions (stream) $$favourite_ids, $$account_favourites, $$bookmark_ids,
                                    $$account_bookmarks, $$pin_ids, $$account_pins, $$favourited_by,
@@ -182,6 +182,7 @@ class Core(Module):
         topology.pstate("$$polls", Map(int, dict))
         topology.pstate("$$poll_votes", Map(int, SortedMap(int, list)))
         topology.pstate("$$poll_expiry", Map((str, int), SortedMap((int, int), int)))
+        topology.pstate("$$poll_vote_keys", Map(int, SortedSet((int, str))))
         topology.pstate("$$scheduled", Map(int, SortedMap(int, dict)))
         topology.pstate("$$scheduled_by_uuid", Map(int, SortedMap(str, int)))
         topology.pstate("$$scheduled_due", Map((str, int), SortedMap((int, int), int)))

@@ -25,7 +25,8 @@
     *media             {"op": "create", "account", "uuid", "type", "url"?, "preview_url"?, "remote_url"?,
                         "description"?, "focus"?: {"x", "y"}, "meta"?: dict, "blurhash"?}
                        {"op": "update", "account", "id", "description"?, "focus"?}   by account (media.py)
-    *poll_votes        {"op": "vote", "account", "poll" (or "status"): id, "choices": [index]}   by poll
+    *poll_votes        {"op": "vote", "account", "poll" (or "status"): id, "choices": [index], "uuid"?: str}
+                                                                        by poll (polls.py)
     *conversations     {"op": "read" | "remove", "account", "conversation": id}   by account
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
                        {"op": "create", "status": Delivery, "text": str, "conversation": id}

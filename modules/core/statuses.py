@@ -53,7 +53,7 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
         return int(existing)
     if not ctx.pstate("$$accounts").contains(author):  # the author's account lives on this task
         raise RecordRejected(f"unknown account {author}", "not_found")
-    reply_to, conversation = threads.parent_of(ctx, fields["in_reply_to"])
+    reply_to, conversation = threads.parent_of(ctx, author, fields["in_reply_to"])
     poll = polls.check_poll(record.get("poll"), limits)
     media.check_attachable(ctx, author, fields["media"], None)
     status_id = issue_id(ctx, "statuses", "$$status_id_clock")
