@@ -42,8 +42,8 @@
                list_updates        {"status": id, "lists": [[owner, list_id]]}: list deliveries (fanout)
                public_updates      {"status", "author", "visibility", "tags", "local"}: a public status (fanout)
                status_deletes      {"status", "author", "visibility"}: a deleted status (fanout)
-               status_updates      {"status", "author", "visibility", "tags", "mentions", "local"}: an
-                                   edited status, once its revision is stored (edits.py)
+               status_updates      {"status", "revision", "author", "visibility", "tags", "mentions",
+                                   "local"}: an edited status, once its revision is stored (edits.py)
                conversations       {"account", "conversation"}: a participant's entry changed by a
                                    direct status (conversations.py)
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries

@@ -30,7 +30,8 @@
     *conversations     {"op": "read" | "remove", "account", "conversation": id}   by account
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
                        {"op": "create", "status": Delivery, "text": str, "conversation": id}
-                       | {"op": "update", "id", "author", "status": Delivery, "text"}  (after an edit)
+                       | {"op": "update", "id", "author", "revision", "status": Delivery, "text"}
+                                                                        (after an edit: edits.py)
                        | {"op": "delete", "id", "author", "visibility"}
     *interactions      internal, appended once per effective change (interactions.py has the fields):
                        {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite", ...}

@@ -8,6 +8,7 @@
 A stored notification (the value of `$$notifications`, also what queries return):
 
     {"id", "type", "account" (who acted), "status" (id or None), "created_at" (ms), "group_key", "key"}
+    plus, for `update`, "revision": the status edit it tells of (core's revision number)
 
 `key` is the notification's *activity key*: what caused it, e.g. `favourite:<status>:<account>`. One
 recipient has at most one notification per activity key, which makes every write idempotent (a retried
