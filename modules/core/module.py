@@ -61,7 +61,9 @@ Launch `relationships` first: fanout reads its follower buckets, followers, foll
 and tag followers (mirrors), and interactions, hydration and timeline reads its blocks, mutes and follows.
 `$$id_clock` is written by the accounts topology only; statuses ids use their own clock PState
 `$$status_id_clock` (one writer per PState), which also issues media and scheduled ids (its own key each),
-and favourite / bookmark / pin ids have `$$interaction_id_clock`. Each file's docstring gives its PStates'
+and favourite / bookmark / pin ids have `$$interaction_id_clock`. Ids are `modules.ids`' scheme: a clock
+per depot that issues them on each task (`modules.core.ids` names core's sources), so a replay that takes
+the depots in another interleaving issues the same ids. Each file's docstring gives its PStates'
 shapes: statuses, status_effects, boosts, interactions, threads, edits, media, polls, scheduled,
 conversations.
 """
