@@ -52,9 +52,12 @@ def send(
     key: str,
     thread: int | None = None,
     revision: int | None = None,
+    private_mention: bool = False,
 ) -> None:
     """Hop a `notify` of `kind` to `recipient`'s task."""
-    payload = timeline.notification_payload(kind, recipient, actor, status, key, ctx.time_ms, thread, revision)
+    payload = timeline.notification_payload(
+        kind, recipient, actor, status, key, ctx.time_ms, thread, revision, private_mention
+    )
     ctx.hop(recipient, "notify", payload)
 
 
@@ -77,9 +80,11 @@ def on_created(ctx: StreamContext, delivery: Record, thread: int | None) -> None
         return
     author, status = int(delivery["author"]), int(delivery["id"])
     mentions = set(delivery.get("mentions") or [])
+    direct = delivery.get("visibility") == "direct"
     for mentioned in sorted(mentions):
-        send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status), thread)
-    if delivery.get("visibility") == "direct":
+        private = direct and delivery.get("reply_to") != mentioned  # Mastodon: not a reply to the recipient
+        send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status), thread, private_mention=private)
+    if direct:
         return
     for follower in notify_followers(ctx, author):
         if follower not in mentions:

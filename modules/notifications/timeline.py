@@ -30,7 +30,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from modules.notifications import grouping
+from modules.notifications import grouping, policies
 from modules.notifications.records import POLL, UPDATE
 from modules.relationships.records import mute_active
 from topology.context import TopologyContext
@@ -53,16 +53,20 @@ def notification_payload(
     at: int,
     thread: int | None = None,
     revision: int | None = None,
+    private_mention: bool = False,
 ) -> Payload:
     """Return the payload of a `notify` hop to `recipient`'s task.
 
-    `thread`: the status' thread root, if known; `revision`: the edit an `update` tells of.
+    `thread`: the status' thread root, if known; `revision`: the edit an `update` tells of;
+    `private_mention`: a direct mention that is not a reply to the recipient (notification policies).
     """
     payload = {"recipient": recipient, "type": kind, "account": actor, "status": status, "key": key, "at": at}
     if thread is not None:
         payload["thread"] = thread
     if revision is not None:
         payload["revision"] = revision
+    if private_mention:
+        payload["private_mention"] = True
     return payload
 
 
@@ -82,25 +86,33 @@ def notify(ctx: TopologyContext, payload: Payload, cap: int) -> None:
         remove_notification(ctx, recipient, existing)
     if filtered_out(ctx, payload):
         return
+    verdict = policies.verdict(ctx, payload)
+    if verdict == "drop":
+        return
     timeline = ctx.pstate(NOTIFICATIONS)
     new_id = base_id
     while timeline.contains(recipient, new_id):
         new_id += 1
+    filtered = verdict == "filter"  # kept for the sender's request, out of lists and groups until accepted
     value = {
         "id": new_id,
         "type": payload["type"],
         "account": payload["account"],
         "status": payload["status"],
         "created_at": payload["at"],
-        "group_key": grouping.assign(ctx, recipient, payload, new_id),
+        "group_key": f"ungrouped-{new_id}" if filtered else grouping.assign(ctx, recipient, payload, new_id),
         "key": key,
     }
     if "revision" in payload:
         value["revision"] = payload["revision"]
+    if filtered:
+        value["filtered"] = True
+        policies.hold(ctx, recipient, payload["account"], new_id, payload["at"])
     timeline.put(recipient, new_id, value)
     ctx.pstate(KEYS).put(recipient, key, new_id)
     trim(ctx, recipient, cap)
-    ctx.emit(OUTPUT, {"account": recipient, "notification": value})
+    if not filtered:
+        ctx.emit(OUTPUT, {"account": recipient, "notification": value})
 
 
 def newer_edit(ctx: TopologyContext, recipient: int, existing: int, payload: Payload) -> bool:
