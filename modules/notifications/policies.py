@@ -67,12 +67,12 @@ def verdict(ctx: TopologyContext, payload: Payload) -> str:
     recipient, sender = payload["recipient"], payload["account"]
     if payload["type"] not in FILTERABLE:
         return "accept"
-    policy = policy_of(ctx, recipient)
-    active = {name: choice for name, choice in policy.items() if choice != "accept"}
-    if not active or ctx.pstate(PERMISSIONS).contains(recipient, sender):
+    active = {name: choice for name, choice in policy_of(ctx, recipient).items() if choice != "accept"}
+    matched = {choice for name, choice in active.items() if _matches(ctx, name, payload)}
+    # The permission is read last: with Mastodon's defaults most notifications match no criterion.
+    if not matched or ctx.pstate(PERMISSIONS).contains(recipient, sender):
         return "accept"
-    matched = {active[name] for name in active if _matches(ctx, name, payload)}
-    return "drop" if "drop" in matched else "filter" if "filter" in matched else "accept"
+    return "drop" if "drop" in matched else "filter"
 
 
 def _matches(ctx: TopologyContext, criterion: str, payload: Payload) -> bool:
@@ -169,9 +169,9 @@ def pending_request(ctx: ReadContext, account: int, request_id: int) -> dict[str
 
 def policy_summary(ctx: ReadContext, account: int) -> dict[str, Any]:
     """Return the account's policy with Mastodon's summary of what waits in requests."""
-    senders = {int(value["account"]) for value in filtered_from(ctx, account)}
-    pending = sum(1 for _ in filtered_from(ctx, account))
-    summary = {"pending_requests_count": len(senders), "pending_notifications_count": pending}
+    held = list(filtered_from(ctx, account))
+    senders = {int(value["account"]) for value in held}
+    summary = {"pending_requests_count": len(senders), "pending_notifications_count": len(held)}
     return {**policy_of(ctx, account), "summary": summary}
 
 
