@@ -33,6 +33,7 @@ from api import (
     lists,
     markers,
     media,
+    notification_requests,
     notifications,
     oauth,
     polls,
@@ -66,6 +67,7 @@ RESOURCES = (
     accounts,
     statuses,
     timelines,
+    notification_requests,  # before notifications: its fixed paths must win over `notifications/{id}`
     notifications,
     markers,
     streaming,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from modules.core.accounts import issue_id
+from modules.core.ids import issue_id
 from pstates.schema import Map, SortedMap
 from topology.context import ReadContext, StreamContext
 from topology.module import StreamTopologySpec
@@ -33,6 +33,7 @@ class AccountList:
 
     by_status: str
     entries: str
+    source: int  # of its entry ids: each list's own clock (`modules.core.ids`)
 
     def declare(self, topology: StreamTopologySpec) -> None:
         """Declare both PStates on `topology`."""
@@ -49,7 +50,7 @@ class AccountList:
         by_status = ctx.pstate(self.by_status)
         if by_status.contains(account, status_id):
             return None
-        entry = issue_id(ctx, "interactions", CLOCK)
+        entry = issue_id(ctx, "interactions", CLOCK, self.source)
         by_status.put(account, status_id, entry)
         ctx.pstate(self.entries).put(account, entry, status_id)
         return entry

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.core.ids import next_id, task_key
+from modules.core.ids import issue_id
 from modules.core.records import Limits, Record, check_id, check_profile, check_registration
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
@@ -48,7 +48,7 @@ def register(ctx: StreamContext, record: Record, limits: Limits) -> int:
     by_username = ctx.pstate("$$account_by_username")
     if by_username.contains(username.lower()):
         raise RecordRejected("username taken", "duplicate")
-    account_id = issue_id(ctx, "accounts")
+    account_id = issue_id(ctx, "accounts", "$$id_clock")
     by_uuid.put(uuid, account_id)
     by_username.put(username.lower(), {"id": account_id, "uuid": uuid})
     account = {"id": account_id, "username": username, **profile, "created_at": ctx.time_ms}
@@ -72,12 +72,3 @@ def store_account(ctx: TopologyContext, account: dict[str, Any]) -> None:
     accounts = ctx.pstate("$$accounts")
     if not accounts.contains(account["id"]):
         accounts.put(account["id"], account)
-
-
-def issue_id(ctx: StreamContext, depot: str, clock_pstate: str = "$$id_clock") -> int:
-    """Return a new time-ordered id for the record being processed (see `modules.core.ids`)."""
-    clock = ctx.pstate(clock_pstate)
-    key = task_key(depot, ctx.task, ctx.tasks, ctx.task_of)
-    new_id = next_id(ctx.time_ms, ctx.task, int(clock.get(key, 0)))
-    clock.put(key, new_id)
-    return new_id

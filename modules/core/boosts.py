@@ -29,8 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 from modules.core.account_lists import MAX_ACCOUNTS_PAGE, entry_page
-from modules.core.accounts import issue_id
 from modules.core.delivery import Delivery, delivery_of
+from modules.core.ids import REBLOGS_SOURCE, STATUS_CLOCK, issue_id
 from modules.core.records import Record, check_id
 from modules.core.statuses import is_live, remove_status
 from modules.core.visibility import BOOSTABLE_VISIBILITIES, refusal, relation
@@ -90,7 +90,7 @@ def reblog(ctx: StreamContext, account: int, status_id: int, visibility: object)
 
 def new_boost(ctx: StreamContext, account: int, original: dict[str, Any], visibility: str) -> dict[str, Any]:
     """Return the boost status of `original` by `account` (a private original keeps its boost private)."""
-    boost_id = issue_id(ctx, "statuses", "$$status_id_clock")
+    boost_id = issue_id(ctx, "statuses", STATUS_CLOCK, REBLOGS_SOURCE)
     return {
         "id": boost_id,
         "author": account,

@@ -19,10 +19,13 @@ applies revision n on the status' task can tell a retry (revision n already stor
 
 Revision 0 (the original, stamped with the status' `created_at`) is stored at the first edit, as Mastodon
 snapshots the original before the first change; a status never edited has one history entry, itself.
-After the edit, `{"op": "update", "id", "author", "status": Delivery, "text", "conversation"}` goes to
-`*statuses_with_id` (notifications tell boosters), and once the new revision is stored on the status' task
-the `status_updates` output carries `{"status", "author", "visibility", "tags", "mentions", "local"}` (the
-streaming API sends `status.update`; a retried hop finds the revision stored and emits nothing).
+After the edit, `{"op": "update", "id", "author", "revision", "status": Delivery, "text"}` goes to
+`*statuses_with_id` (notifications tell boosters; the revision lets them keep the newest edit's
+notification over a replayed older one), and once the new revision is stored on the status' task the
+`status_updates` output carries `{"status", "revision", "author", "visibility", "tags", "mentions",
+"local"}` (the streaming API sends `status.update`; a retried hop finds the revision stored and emits
+nothing). The stored status carries `"revision"` (absent: never edited): `apply_edit` applies a revision
+only over an older one, so an edit's hop arriving late only fills its place in the history.
 """
 
 from __future__ import annotations
@@ -34,6 +37,15 @@ from modules.core.records import Limits, Record, check_content, check_id, check_
 from modules.core.text import hashtags
 from modules.core.tombstones import is_live
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
+
+# What a history entry keeps of a status, with the value a field absent from it stands for.
+SNAPSHOT_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("text", ""),
+    ("spoiler_text", ""),
+    ("sensitive", False),
+    ("language", None),
+    ("media", []),
+)
 
 
 def edit(ctx: StreamContext, record: Record, limits: Limits) -> int:
@@ -67,13 +79,25 @@ def edit(ctx: StreamContext, record: Record, limits: Limits) -> int:
     poll_spec = None if poll is None else polls.poll_payload(status_id, author, poll, ctx.time_ms, revision)
     change = {**content, "language": updated["language"], "tags": tags, "poll": poll_spec}
     ctx.hop(status_id, "apply_edit", {"id": status_id, "revision": revision, "at": ctx.time_ms, "change": change})
-    update = {"op": "update", "id": status_id, "author": author, "status": updated, "text": content["text"]}
+    update = {
+        "op": "update",
+        "id": status_id,
+        "author": author,
+        "revision": revision,
+        "status": updated,
+        "text": content["text"],
+    }
     ctx.append("*statuses_with_id", update)
     return status_id
 
 
 def apply_edit(ctx: TopologyContext, payload: dict[str, Any]) -> None:
-    """Store revision `payload["revision"]` of a status on its task (a retry finds it stored and stops)."""
+    """Store revision `payload["revision"]` of a status on its task; an older or repeated one changes nothing.
+
+    The status keeps the revision it shows (`"revision"`, absent: 0), so a hop that arrives late (a retry,
+    or a runtime that delivers hops out of order) never puts an older edit over a newer one: it only fills
+    its own place in the history.
+    """
     status_id, revision, change = payload["id"], payload["revision"], payload["change"]
     edits, statuses = ctx.pstate("$$status_edits"), ctx.pstate("$$statuses")
     status = statuses.get(status_id)
@@ -81,22 +105,32 @@ def apply_edit(ctx: TopologyContext, payload: dict[str, Any]) -> None:
         return
     if not edits.contains(status_id, 0):
         edits.put(status_id, 0, snapshot(ctx, status, status["created_at"]))
-    poll = change["poll"]
-    if poll is None:
+    edited = {**status, **{k: v for k, v in change.items() if k != "poll"}}
+    edited.update(poll=None if change["poll"] is None else status_id, edited_at=payload["at"], revision=revision)
+    if revision <= status.get("revision", 0):
+        edits.put(status_id, revision, _late_snapshot(edited, change, payload["at"]))
+        return
+    if change["poll"] is None:
         polls.drop_poll(ctx, status_id)
     else:
-        polls.store_poll(ctx, poll)
-    edited = {**status, **{k: v for k, v in change.items() if k != "poll"}}
-    edited.update(poll=None if poll is None else status_id, edited_at=payload["at"])
+        polls.store_poll(ctx, change["poll"])
     statuses.put(status_id, edited)
     edits.put(status_id, revision, snapshot(ctx, edited, payload["at"]))
     ctx.emit("status_updates", status_update(edited))
+
+
+def _late_snapshot(edited: dict[str, Any], change: dict[str, Any], at: int) -> dict[str, Any]:
+    """Return the history entry of a revision older than the one shown (its poll read from the change)."""
+    poll = change["poll"]
+    entry = {name: edited.get(name, default) for name, default in SNAPSHOT_FIELDS}
+    return {**entry, "poll": None if poll is None else {"options": poll["options"]}, "created_at": at}
 
 
 def status_update(status: dict[str, Any]) -> dict[str, Any]:
     """Return the `status_updates` event of an edited status: what the streams that got it route by."""
     return {
         "status": status["id"],
+        "revision": status.get("revision", 0),
         "author": status["author"],
         "visibility": status["visibility"],
         "tags": status.get("tags", []),
@@ -108,15 +142,8 @@ def status_update(status: dict[str, Any]) -> dict[str, Any]:
 def snapshot(ctx: ReadContext, status: dict[str, Any], at: int) -> dict[str, Any]:
     """Return the history entry of `status` as it reads at time `at`."""
     found = ctx.pstate("$$polls").get(status["id"]) if status.get("poll") else None
-    return {
-        "text": status["text"],
-        "spoiler_text": status.get("spoiler_text", ""),
-        "sensitive": status.get("sensitive", False),
-        "language": status["language"],
-        "media": status.get("media", []),
-        "poll": None if found is None else {"options": found["options"]},
-        "created_at": at,
-    }
+    entry = {name: status.get(name, default) for name, default in SNAPSHOT_FIELDS}
+    return {**entry, "poll": None if found is None else {"options": found["options"]}, "created_at": at}
 
 
 def history(ctx: ReadContext, status_id: int) -> list[dict[str, Any]] | None:

@@ -18,7 +18,8 @@
     $$favourited_by       status -> favourite id -> account      on the status' task: `favourites_count`,
                                                                  `favourited_by`, newest first
     $$conversation_mutes  account -> thread root ids             on the account's task
-    $$interaction_id_clock ("interactions", salt) -> last entry id issued on that task
+    $$interaction_id_clock ("interactions"[#source], salt) -> last entry id issued on that task for one
+                           list (favourites 0, bookmarks 1, pins 2: `modules.ids` sources)
 
 Every record starts on the account's task, where its list decides idempotency: a repeated favourite finds
 the status listed and does nothing, so it neither hops nor emits. A favourite then hops to the status'
@@ -48,9 +49,9 @@ from pstates.schema import Map, SortedMap, SortedSet
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
 from topology.module import ModuleBuilder
 
-FAVOURITES = AccountList("$$favourite_ids", "$$account_favourites")
-BOOKMARKS = AccountList("$$bookmark_ids", "$$account_bookmarks")
-PINS = AccountList("$$pin_ids", "$$account_pins")
+FAVOURITES = AccountList("$$favourite_ids", "$$account_favourites", 0)
+BOOKMARKS = AccountList("$$bookmark_ids", "$$account_bookmarks", 1)
+PINS = AccountList("$$pin_ids", "$$account_pins", 2)
 PIN_LIMIT = 5
 PIN_ERRORS = {
     "limit": "You have already pinned the maximum number of posts",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.core.accounts import issue_id
+from modules.core.ids import STATUS_CLOCK, issue_id
 from modules.core.records import Limits, Record, check_id, check_text, check_uuid
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
 
@@ -48,7 +48,7 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
     fields = check_metadata(record, limits)
     if not ctx.pstate("$$accounts").contains(account):  # the account lives on this task
         raise RecordRejected(f"unknown account {account}", "not_found")
-    media_id = issue_id(ctx, "media", "$$status_id_clock")
+    media_id = issue_id(ctx, "media", STATUS_CLOCK)
     ctx.pstate("$$media_by_uuid").put(account, uuid, media_id)
     ctx.pstate("$$account_media").put(account, media_id, None)
     media = {"id": media_id, "account": account, **fields, "status": None, "created_at": ctx.time_ms}

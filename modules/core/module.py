@@ -23,9 +23,9 @@
                                    $$replies, $$created_threads (threads), $$edit_by_uuid, $$status_state,
                                    $$status_edits (edits),
                                    $$media, $$media_by_uuid, $$account_media (media), $$polls, $$poll_votes,
-                                   $$poll_expiry (polls), $$scheduled, $$scheduled_by_uuid, $$scheduled_due
-                                   (scheduled); sources *statuses, *media, *poll_votes, *content_tick
-                                   (status_ops); steps store_status store_reply store_media change_media
+                                   $$poll_expiry, $$poll_vote_keys (polls), $$scheduled, $$scheduled_by_uuid,
+                                   $$scheduled_due (scheduled); sources *statuses, *media, *poll_votes,
+                                   *content_tick (status_ops); steps store_status store_reply store_media change_media
                                    store_poll apply_edit
                interactions (stream) $$favourite_ids, $$account_favourites, $$bookmark_ids,
                                    $$account_bookmarks, $$pin_ids, $$account_pins, $$favourited_by,
@@ -42,8 +42,8 @@
                list_updates        {"status": id, "lists": [[owner, list_id]]}: list deliveries (fanout)
                public_updates      {"status", "author", "visibility", "tags", "local"}: a public status (fanout)
                status_deletes      {"status", "author", "visibility"}: a deleted status (fanout)
-               status_updates      {"status", "author", "visibility", "tags", "mentions", "local"}: an
-                                   edited status, once its revision is stored (edits.py)
+               status_updates      {"status", "revision", "author", "visibility", "tags", "mentions",
+                                   "local"}: an edited status, once its revision is stored (edits.py)
                conversations       {"account", "conversation"}: a participant's entry changed by a
                                    direct status (conversations.py)
     queries    account account_by_username status status_id_for_uuid author_statuses author_deliveries
@@ -61,7 +61,9 @@ Launch `relationships` first: fanout reads its follower buckets, followers, foll
 and tag followers (mirrors), and interactions, hydration and timeline reads its blocks, mutes and follows.
 `$$id_clock` is written by the accounts topology only; statuses ids use their own clock PState
 `$$status_id_clock` (one writer per PState), which also issues media and scheduled ids (its own key each),
-and favourite / bookmark / pin ids have `$$interaction_id_clock`. Each file's docstring gives its PStates'
+and favourite / bookmark / pin ids have `$$interaction_id_clock`. Ids are `modules.ids`' scheme: a clock
+per depot that issues them on each task (`modules.core.ids` names core's sources), so a replay that takes
+the depots in another interleaving issues the same ids. Each file's docstring gives its PStates'
 shapes: statuses, status_effects, boosts, interactions, threads, edits, media, polls, scheduled,
 conversations.
 """
@@ -182,6 +184,7 @@ class Core(Module):
         topology.pstate("$$polls", Map(int, dict))
         topology.pstate("$$poll_votes", Map(int, SortedMap(int, list)))
         topology.pstate("$$poll_expiry", Map((str, int), SortedMap((int, int), int)))
+        topology.pstate("$$poll_vote_keys", Map(int, SortedSet((int, str))))
         topology.pstate("$$scheduled", Map(int, SortedMap(int, dict)))
         topology.pstate("$$scheduled_by_uuid", Map(int, SortedMap(str, int)))
         topology.pstate("$$scheduled_due", Map((str, int), SortedMap((int, int), int)))

@@ -8,12 +8,17 @@ per status makes the status id enough):
                                   "closed"}                                     on the status' task
     $$poll_votes   status id -> voter -> [chosen option indexes]                on the status' task
     $$poll_expiry  ("polls", salt) -> (expires_at, status id) -> author         one key per task
+    $$poll_vote_keys  status id -> sorted set of (voter, vote key)               on the status' task
 
 Votes (`*poll_votes`, partitioned by poll) run on the poll's task. As in Mastodon (`VoteValidator`,
 `PollPolicy`): no vote once the poll has ended (decided by the vote's append time, so a replay agrees), one
 vote per account on a single-choice poll, on a multiple-choice poll no option twice; the author may vote on
-their own poll (Mastodon's API allows it, only its web UI does not offer it). A retried vote (the same
-choices again) changes nothing and succeeds.
+their own poll (Mastodon's API allows it, only its web UI does not offer it). The messages are Mastodon's.
+
+A retry is told from a second vote by the vote's key: its `uuid` (the API's `Idempotency-Key`, or one it
+makes per request), else its depot offset (the same record processed again). A vote whose key this voter
+already used on the poll changes nothing and succeeds, even once the poll has ended; the same choices sent
+again under another key are a second vote, refused ("You have already voted on this poll").
 
 Expiry: the `*content_tick` tick depot runs `expire_due` on every task; each poll whose `expires_at` has
 passed leaves the index and gets `{"op": "poll_expired", "status", "author", "voters": [ids]}` appended
@@ -37,6 +42,10 @@ from modules.core.tombstones import is_live
 from topology.context import QueryContext, RecordRejected, StreamContext, TopologyContext
 
 POLL_EVENTS = "*poll_events"
+MAX_VOTE_KEY_CHARS = 64
+ALREADY_VOTED = "You have already voted on this poll"
+NO_SUCH_OPTION = "The chosen vote option does not exist"
+ENDED = "The poll has already ended"
 
 
 def check_poll(value: object, limits: Limits) -> Record | None:
@@ -100,6 +109,7 @@ def drop_poll(ctx: TopologyContext, status_id: int) -> None:
         _unindex(ctx, current)
         polls.delete(status_id)
         ctx.pstate("$$poll_votes").delete(status_id)
+        ctx.pstate("$$poll_vote_keys").delete(status_id)
 
 
 def vote(ctx: StreamContext, record: Record) -> int:
@@ -109,21 +119,25 @@ def vote(ctx: StreamContext, record: Record) -> int:
     choices = record.get("choices")
     if not isinstance(choices, list) or not choices or len(set(choices)) != len(choices):
         raise RecordRejected("choices must be a non-empty list of distinct option indexes")
-    poll = _votable_poll(ctx, account, poll_id)
+    key = (account, vote_key(ctx, record))
+    poll = _visible_poll(ctx, account, poll_id)
+    if ctx.pstate("$$poll_vote_keys").contains(poll_id, key):
+        return poll_id  # a retry of a vote already counted
+    if ctx.time_ms >= poll["expires_at"]:
+        raise RecordRejected(ENDED)
     if any(type(c) is not int or not 0 <= c < len(poll["options"]) for c in choices):
-        raise RecordRejected(f"choices must be option indexes 0..{len(poll['options']) - 1}, got {choices!r}")
-    if not poll["multiple"] and len(choices) > 1:
-        raise RecordRejected("this poll allows one choice")
+        raise RecordRejected(NO_SUCH_OPTION)
     votes = ctx.pstate("$$poll_votes")
     mine: list[int] = votes.get(poll_id, account) or []
-    if set(choices) <= set(mine):
-        return poll_id  # a retry of a vote already counted
-    if mine and (not poll["multiple"] or set(choices) & set(mine)):
-        raise RecordRejected("you have already voted on this poll", "duplicate")
+    # Mastodon's VoteValidator: one vote on a single-choice poll (several choices at once count as a
+    # second vote), and no option twice on a multiple-choice one.
+    if (not poll["multiple"] and (mine or len(choices) > 1)) or set(choices) & set(mine):
+        raise RecordRejected(ALREADY_VOTED, "duplicate")
     counts = list(poll["votes"])
     for choice in choices:
         counts[choice] += 1
     votes.put(poll_id, account, sorted({*mine, *choices}))
+    ctx.pstate("$$poll_vote_keys").add(poll_id, key)
     voters = poll["voters_count"] + (0 if mine else 1)
     ctx.pstate("$$polls").put(poll_id, {**poll, "votes": counts, "voters_count": voters})
     return poll_id
@@ -171,15 +185,23 @@ def poll(ctx: QueryContext, viewer: int | None, poll_id: int) -> dict[str, Any] 
     }
 
 
-def _votable_poll(ctx: StreamContext, account: int, poll_id: int) -> Record:
+def vote_key(ctx: StreamContext, record: Record) -> str:
+    """Return what tells a retry of this vote from another vote: its uuid, else its place in the depot."""
+    uuid = record.get("uuid")
+    if uuid is None:
+        return f"@{ctx.offset}"
+    if not isinstance(uuid, str) or not 0 < len(uuid) <= MAX_VOTE_KEY_CHARS:
+        raise RecordRejected(f"uuid must be a non-empty string of at most {MAX_VOTE_KEY_CHARS} characters")
+    return uuid
+
+
+def _visible_poll(ctx: StreamContext, account: int, poll_id: int) -> Record:
     found: Record | None = ctx.pstate("$$polls").get(poll_id)
     status = ctx.pstate("$$statuses").get(poll_id)
     if found is None or not is_live(status) or not can_see(ctx, account, status):
         raise RecordRejected(f"unknown poll {poll_id}", "not_found")
     if not ctx.pstate("$$accounts", module="core").contains(account):
         raise RecordRejected(f"unknown account {account}", "not_found")
-    if ctx.time_ms >= found["expires_at"]:
-        raise RecordRejected("the poll has already ended")
     return found
 
 

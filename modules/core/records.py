@@ -25,11 +25,13 @@
     *media             {"op": "create", "account", "uuid", "type", "url"?, "preview_url"?, "remote_url"?,
                         "description"?, "focus"?: {"x", "y"}, "meta"?: dict, "blurhash"?}
                        {"op": "update", "account", "id", "description"?, "focus"?}   by account (media.py)
-    *poll_votes        {"op": "vote", "account", "poll" (or "status"): id, "choices": [index]}   by poll
+    *poll_votes        {"op": "vote", "account", "poll" (or "status"): id, "choices": [index], "uuid"?: str}
+                                                                        by poll (polls.py)
     *conversations     {"op": "read" | "remove", "account", "conversation": id}   by account
     *statuses_with_id  internal, appended by the statuses topology on the author's task:
                        {"op": "create", "status": Delivery, "text": str, "conversation": id}
-                       | {"op": "update", "id", "author", "status": Delivery, "text"}  (after an edit)
+                       | {"op": "update", "id", "author", "revision", "status": Delivery, "text"}
+                                                                        (after an edit: edits.py)
                        | {"op": "delete", "id", "author", "visibility"}
     *interactions      internal, appended once per effective change (interactions.py has the fields):
                        {"op": "favourited" | "unfavourited", "account", "status", "author", "favourite", ...}

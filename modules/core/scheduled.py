@@ -25,8 +25,7 @@ from typing import Any
 
 from modules.core import media, polls
 from modules.core.account_lists import page_rows
-from modules.core.accounts import issue_id
-from modules.core.ids import task_key
+from modules.core.ids import STATUS_CLOCK, TICK_SOURCE, issue_id, task_key
 from modules.core.records import Limits, Record, check_id, check_status, check_uuid
 from modules.core.statuses import create
 from topology.context import ReadContext, RecordRejected, StreamContext
@@ -45,7 +44,7 @@ def schedule(ctx: StreamContext, record: Record, limits: Limits) -> int:
     at = check_time(ctx, author, record.get("scheduled_at"), None, limits)
     if not ctx.pstate("$$accounts").contains(author):
         raise RecordRejected(f"unknown account {author}", "not_found")
-    scheduled_id = issue_id(ctx, "scheduled", "$$status_id_clock")
+    scheduled_id = issue_id(ctx, "scheduled", STATUS_CLOCK)
     entry = {"id": scheduled_id, "author": author, "uuid": uuid, "scheduled_at": at, "params": params}
     ctx.pstate("$$scheduled_by_uuid").put(author, uuid, scheduled_id)
     ctx.pstate("$$scheduled").put(author, scheduled_id, entry)
@@ -83,7 +82,7 @@ def publish_due(ctx: StreamContext, now_ms: int, limits: Limits) -> None:
         record = {**entry["params"], "op": "create", "author": author, "uuid": f"scheduled:{scheduled_id}"}
         # A create that became impossible is dropped with its entry (it rejects before writing anything).
         with contextlib.suppress(RecordRejected):
-            create(ctx, record, limits)
+            create(ctx, record, limits, TICK_SOURCE)
 
 
 def check_params(ctx: StreamContext, author: int, params: object, limits: Limits) -> Record:

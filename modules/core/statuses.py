@@ -3,7 +3,7 @@
     $$status_by_uuid   author -> uuid -> id          on the author's task: a retried create returns the id
     $$author_statuses  author -> id -> Delivery      on the author's task: profile timelines, home rebuild
     $$statuses         id -> status | tombstone      on the id's task (a hop): what `hydrate` reads
-    $$status_id_clock  ("statuses", salt) -> last id issued on that task (`ids.task_key`)
+    $$status_id_clock  ("statuses"[#source], salt) -> last id issued on that task from that source (`ids`)
 
 A status is {"id", "author", "uuid", "text", "spoiler_text", "sensitive", "media" (ids), "visibility",
 "in_reply_to", "in_reply_to_account", "conversation" (the id of its reply chain's root), "language",
@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from modules.core import attachments, media, polls, threads
-from modules.core.accounts import issue_id
 from modules.core.delivery import delivery_of
+from modules.core.ids import STATUS_CLOCK, STATUSES_SOURCE, issue_id
 from modules.core.records import Limits, Record, check_id, check_status
 from modules.core.status_effects import on_created, on_removed, on_stored
 from modules.core.text import hashtags
@@ -40,11 +40,12 @@ def on_statuses(ctx: StreamContext, record: Record, limits: Limits) -> int:
     raise RecordRejected(f"unknown op {op!r}: expected 'create' or 'delete'")
 
 
-def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
+def create(ctx: StreamContext, record: Record, limits: Limits, source: int = STATUSES_SOURCE) -> int:
     """Store a new status and pass it on to fanout, or return the id a retry of the same request got.
 
     Everything that can reject the record is checked before the first write (scheduled publication
-    relies on it: it skips a create that became impossible and keeps its other writes).
+    relies on it: it skips a create that became impossible and keeps its other writes). `source`: the
+    depot the record came from, for its id (`modules.core.ids`).
     """
     fields = check_status(record, limits)
     author, uuid = fields["author"], fields["uuid"]
@@ -53,10 +54,10 @@ def create(ctx: StreamContext, record: Record, limits: Limits) -> int:
         return int(existing)
     if not ctx.pstate("$$accounts").contains(author):  # the author's account lives on this task
         raise RecordRejected(f"unknown account {author}", "not_found")
-    reply_to, conversation = threads.parent_of(ctx, fields["in_reply_to"])
+    reply_to, conversation = threads.parent_of(ctx, author, fields["in_reply_to"])
     poll = polls.check_poll(record.get("poll"), limits)
     media.check_attachable(ctx, author, fields["media"], None)
-    status_id = issue_id(ctx, "statuses", "$$status_id_clock")
+    status_id = issue_id(ctx, "statuses", STATUS_CLOCK, source)
     status = {
         "id": status_id,
         **fields,

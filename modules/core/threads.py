@@ -1,13 +1,18 @@
 """Threads: every status' conversation id, the replies index and Mastodon's context (ancestors, descendants).
 
     $$replies          parent id -> sorted set of reply ids      on the parent's task (step `store_reply`)
-    $$created_threads  ("created", salt) -> status id -> [author, conversation]    on the creating task
+    $$created_threads  ("created", salt) -> status id -> [author, conversation, visibility, mentions]
+                                                                 on the creating task
 
 A new thread's conversation id is its first status' id; a reply inherits its parent's, so the id is
 decided on the author's task from the parent's committed status and is the same under replay. A reply to
-an unknown or deleted status is refused. A parent created in the same stream group as its reply (a replay,
-or a client that knows the id early) is not committed when the reply is processed: `$$created_threads`, on
-the task that created it, answers then (both records come from one partition, so one task).
+an unknown or deleted status, or to one its author may not see (Mastodon's `StatusPolicy#show?`: a private
+status of someone they do not follow, a direct one not addressed to them, the author blocks them), is
+refused as not found before anything is written: Mastodon answers 404 and does not reveal it exists.
+
+A parent created in the same stream group as its reply (a replay, or a client that knows the id early) is
+not committed when the reply is processed: `$$created_threads`, on the task that created it, answers then
+(both records come from one partition, so one task), with the parent's audience for the same check.
 
 `context(viewer, id)` follows Mastodon's `StatusThreadingConcern`: ancestors walk up `in_reply_to` (up to a
 bound) and come oldest first, a deleted ancestor ending the walk; descendants are the reply tree in
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modules.core import visibility
 from modules.core.ids import task_key
 from modules.core.tombstones import is_live
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
@@ -30,31 +36,38 @@ CREATED = "created"
 Status = dict[str, Any]
 
 
-def parent_of(ctx: StreamContext, parent_id: int | None) -> tuple[int | None, int | None]:
-    """Return the (author, conversation) of the status replied to; reject an unknown or deleted one."""
+def parent_of(ctx: StreamContext, replier: int, parent_id: int | None) -> tuple[int | None, int | None]:
+    """Return the (author, conversation) of the status `replier` replies to; reject one they cannot see."""
     if parent_id is None:
         return None, None
     parent = ctx.query("core", "status", parent_id)
-    if parent is not None:
-        return int(parent["author"]), int(parent.get("conversation") or parent_id)
-    created = created_here(ctx, parent_id)  # a parent created in this very group is not committed yet
-    if created is None:
+    if parent is None:
+        parent = created_here(ctx, parent_id)  # a parent created in this very group is not committed yet
+    if parent is None or not may_reply(ctx, replier, parent):
         raise RecordRejected(f"unknown status {parent_id}", "not_found")
-    return created
+    return int(parent["author"]), int(parent.get("conversation") or parent_id)
+
+
+def may_reply(ctx: StreamContext, replier: int, parent: Status) -> bool:
+    """Whether `replier` may see `parent` (by its visibility, mentions and the author's blocks)."""
+    author = int(parent["author"])
+    relation = visibility.relation(ctx, replier, author, ctx.time_ms)
+    return visibility.can_see(parent, replier, relation)
 
 
 def note_created(ctx: StreamContext, status: Status) -> None:
-    """Remember a new status' author and conversation on the task that created it (see `created_here`)."""
+    """Remember a new status' author, conversation and audience on the task that created it (`created_here`)."""
     key = task_key(CREATED, ctx.task, ctx.tasks, ctx.task_of)
-    ctx.pstate("$$created_threads").put(key, status["id"], [status["author"], status["conversation"]])
+    value = [status["author"], status["conversation"], status["visibility"], status["mentions"]]
+    ctx.pstate("$$created_threads").put(key, status["id"], value)
 
 
-def created_here(ctx: StreamContext, status_id: int) -> tuple[int, int] | None:
-    """Return (author, conversation) of a live status this task created, this group's creates included.
+def created_here(ctx: StreamContext, status_id: int) -> Status | None:
+    """Return {"id", "author", "conversation", "visibility", "mentions"} of a live status this task created.
 
     Reads see this group's writes only on this task: the status itself is written on its id's task by a
     hop, uncommitted until the group commits, but its author's records (and a reply in the same group)
-    are processed here.
+    are processed here. Entries written before the audience was kept count as public.
     """
     found = ctx.pstate("$$created_threads").get(task_key(CREATED, ctx.task, ctx.tasks, ctx.task_of), status_id)
     if found is None:
@@ -62,7 +75,14 @@ def created_here(ctx: StreamContext, status_id: int) -> tuple[int, int] | None:
     author, conversation = int(found[0]), int(found[1])
     if not ctx.pstate("$$author_statuses").contains(author, status_id):  # deleted since
         return None
-    return author, conversation
+    audience = found[2:4] if len(found) >= 4 else ["public", []]
+    return {
+        "id": status_id,
+        "author": author,
+        "conversation": conversation,
+        "visibility": audience[0],
+        "mentions": audience[1],
+    }
 
 
 def link_reply(ctx: TopologyContext, status: Status) -> None:

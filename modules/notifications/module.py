@@ -2,7 +2,8 @@
 
 Launch relationships and core first (this module mirrors both).
 
-    depots     *notification_ops   dismiss / clear / marker, by account (records.py)
+    depots     *notification_ops   dismiss / clear / marker / policy / accept_request / dismiss_request,
+                                   by account (records.py)
     sources    core *statuses_with_id *interactions *poll_events, relationships *follow_events (sources.py)
     topology   notifications (stream: Mastodon delivers notifications within a second, and dismiss, clear
                and markers must be read back by the request that made them)
@@ -11,17 +12,19 @@ Launch relationships and core first (this module mirrors both).
                    $$notification_groups  recipient -> group prefix -> {"bucket", "latest"} (grouping.py)
                    $$follow_requesters    followee -> requesters seen (sources.py)
                    $$markers              account -> timeline -> marker (ops.py)
+                   $$notification_policies $$notification_permissions $$notification_requests
+                   $$request_of_sender    Mastodon 4.3's notification policies and requests (policies.py)
                steps notify, unnotify (on the recipient's task), follow_event (on the followee's task)
     output     notifications        {"account", "notification"} after each notification commits
     queries    notifications(account, max_id?, since_id?, min_id?, limit?, types?, exclude_types?,
                from_account?), notification(account, id), unread_count(account, limit?, types?,
-               exclude_types?), grouped(account, ..., grouped_types?), markers(account, timelines?)
-               all routed by account
+               exclude_types?), grouped(account, ..., grouped_types?), markers(account, timelines?),
+               notification_policy(account), notification_requests(account, max_id?, limit?),
+               notification_request(account, id)      all routed by account
 
 Types: mention, status, reblog, favourite, follow, follow_request, poll, update. Writes are idempotent
-(at-least-once stream): one notification per recipient and activity key. Not done: Mastodon 4.3's
-notification policies (filtered requests), and removing notifications of a deleted status (readers drop
-them at hydration).
+(at-least-once stream): one notification per recipient and activity key. Not done: removing
+notifications of a deleted status (readers drop them at hydration).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 from functools import partial
 
 from depots.declaration import hash_by
-from modules.notifications import ops, queries, sources, timeline
+from modules.notifications import ops, policies, queries, sources, timeline
 from modules.notifications.grouping import GROUPS
 from modules.notifications.records import ops_key
 from pstates.schema import Map, SortedMap, SortedSet
@@ -55,6 +58,10 @@ class Notifications(Module):
         topology.pstate(GROUPS, Map(int, SortedMap(str, dict)))
         topology.pstate(sources.REQUESTERS, Map(int, SortedSet(int)))
         topology.pstate(ops.MARKERS, Map(int, SortedMap(str, dict)))
+        topology.pstate(policies.POLICIES, Map(int, dict))
+        topology.pstate(policies.PERMISSIONS, Map(int, SortedSet(int)))
+        topology.pstate(policies.REQUESTS, Map(int, SortedMap(int, dict)))
+        topology.pstate(policies.REQUEST_OF_SENDER, Map(int, SortedMap(int, int)))
         topology.source("*statuses_with_id", sources.on_statuses, module="core")
         topology.source("*interactions", sources.on_interactions, module="core")
         topology.source("*poll_events", sources.on_poll_events, module="core")
@@ -66,3 +73,6 @@ class Notifications(Module):
         m.output(timeline.OUTPUT)
         for fn in (queries.notifications, queries.notification, queries.unread_count, queries.grouped, ops.markers):
             m.query(fn.__name__, fn, route=by_key())
+        m.query("notification_policy", policies.policy_summary, route=by_key())
+        m.query("notification_requests", policies.pending_requests, route=by_key())
+        m.query("notification_request", policies.pending_request, route=by_key())

@@ -1,4 +1,4 @@
-"""What an account does to its own notifications (`*notification_ops`): dismiss, clear, markers.
+"""What an account does to its own notifications (`*notification_ops`): dismiss, clear, markers, policies.
 
     $$markers   account -> timeline ("home" | "notifications") -> {"last_read_id", "version", "updated_at"}
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.notifications import timeline
+from modules.notifications import policies, timeline
 from modules.notifications.records import Record, check_id, check_marker, check_op
 from topology.context import ReadContext, StreamContext
 
@@ -19,13 +19,18 @@ MARKERS = "$$markers"
 
 
 def on_ops(ctx: StreamContext, record: Record) -> Any:
-    """Apply a dismiss (returns whether it existed), a clear, or a marker (returns the marker)."""
+    """Apply a dismiss or a request's accept / dismiss (each returns whether it existed), a clear, a marker
+    or a policy (returns the marker or the policy)."""
     op, account = check_op(record)
     if op == "dismiss":
         return timeline.remove_notification(ctx, account, check_id(record.get("id"), "id"))
     if op == "clear":
         timeline.clear(ctx, account)
         return None
+    if op == "policy":
+        return policies.set_policy(ctx, account, record)
+    if op in ("accept_request", "dismiss_request"):
+        return policies.settle(ctx, account, check_id(record.get("id"), "id"), op == "accept_request")
     return save_marker(ctx, account, *check_marker(record))
 
 

@@ -90,7 +90,8 @@ def walk(
     else:
         rows = view.range(account, None if since_id is None else since_id + 1, max_id, reverse=True)
     for _, value in rows:
-        yield value
+        if not value.get("filtered"):  # held for a notification request (policies.py)
+            yield value
 
 
 def matching(

@@ -2,12 +2,18 @@
 
     *notification_ops  {"op": "dismiss", "account", "id"}          remove one notification
                        {"op": "clear", "account"}                  remove every notification of the account
+                       {"op": "policy", "account", any of "for_not_following", "for_not_followers",
+                        "for_new_accounts", "for_private_mentions", "for_limited_accounts"}
+                                                                   change the notification policy
+                       {"op": "accept_request" | "dismiss_request", "account", "id"}   (policies.py)
                        {"op": "marker", "account", "timeline": "home" | "notifications", "last_read_id": id}
                                                                    partitioned by account
 
 A stored notification (the value of `$$notifications`, also what queries return):
 
     {"id", "type", "account" (who acted), "status" (id or None), "created_at" (ms), "group_key", "key"}
+    plus "filtered": True while it waits in a notification request (policies.py)
+    plus, for `update`, "revision": the status edit it tells of (core's revision number)
 
 `key` is the notification's *activity key*: what caused it, e.g. `favourite:<status>:<account>`. One
 recipient has at most one notification per activity key, which makes every write idempotent (a retried
@@ -33,7 +39,7 @@ UPDATE = "update"
 TYPES = (MENTION, STATUS, REBLOG, FAVOURITE, FOLLOW, FOLLOW_REQUEST, POLL, UPDATE)
 
 TIMELINES = ("home", "notifications")
-OPS = ("dismiss", "clear", "marker")
+OPS = ("dismiss", "clear", "marker", "policy", "accept_request", "dismiss_request")
 
 
 def activity_key(kind: str, *parts: int) -> str:

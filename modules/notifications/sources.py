@@ -2,7 +2,8 @@
 
     core *statuses_with_id      create: `mention` to each mentioned account; `status` to followers with
                                 notify on (not for boosts or direct statuses, nor to someone mentioned);
-                                update: `update` to every account that boosted the status
+                                update: `update` (with the edit's revision) to every account that
+                                boosted the status
     core *interactions          favourited / reblogged: `favourite` / `reblog` to the status' author;
                                 unfavourited / unreblogged remove it (Mastodon destroys a favourite's or
                                 a boost's notification with it)
@@ -43,10 +44,20 @@ BOOSTERS_PAGE = 80
 
 
 def send(
-    ctx: TopologyContext, kind: str, recipient: int, actor: int, status: int | None, key: str, thread: int | None = None
+    ctx: TopologyContext,
+    kind: str,
+    recipient: int,
+    actor: int,
+    status: int | None,
+    key: str,
+    thread: int | None = None,
+    revision: int | None = None,
+    private_mention: bool = False,
 ) -> None:
     """Hop a `notify` of `kind` to `recipient`'s task."""
-    payload = timeline.notification_payload(kind, recipient, actor, status, key, ctx.time_ms, thread)
+    payload = timeline.notification_payload(
+        kind, recipient, actor, status, key, ctx.time_ms, thread, revision, private_mention
+    )
     ctx.hop(recipient, "notify", payload)
 
 
@@ -60,7 +71,7 @@ def on_statuses(ctx: StreamContext, record: Record) -> None:
     if record.get("op") == "create":
         on_created(ctx, record["status"], record.get("conversation"))
     elif record.get("op") == "update":
-        on_updated(ctx, int(record["id"]), int(record["author"]))
+        on_updated(ctx, int(record["id"]), int(record["author"]), record.get("revision"))
 
 
 def on_created(ctx: StreamContext, delivery: Record, thread: int | None) -> None:
@@ -69,9 +80,11 @@ def on_created(ctx: StreamContext, delivery: Record, thread: int | None) -> None
         return
     author, status = int(delivery["author"]), int(delivery["id"])
     mentions = set(delivery.get("mentions") or [])
+    direct = delivery.get("visibility") == "direct"
     for mentioned in sorted(mentions):
-        send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status), thread)
-    if delivery.get("visibility") == "direct":
+        private = direct and delivery.get("reply_to") != mentioned  # Mastodon: not a reply to the recipient
+        send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status), thread, private_mention=private)
+    if direct:
         return
     for follower in notify_followers(ctx, author):
         if follower not in mentions:
@@ -89,13 +102,13 @@ def notify_followers(ctx: TopologyContext, author: int) -> list[int]:
             return found
 
 
-def on_updated(ctx: StreamContext, status: int, author: int) -> None:
-    """Send `update` to every account that boosted the edited status."""
+def on_updated(ctx: StreamContext, status: int, author: int, revision: int | None) -> None:
+    """Send `update` (of edit `revision`) to every account that boosted the edited status."""
     max_id: int | None = None
     while True:
         page = ctx.query("core", "reblogged_by", status, max_id, BOOSTERS_PAGE)
         for _, booster in page:
-            send(ctx, UPDATE, int(booster), author, status, activity_key(UPDATE, status))
+            send(ctx, UPDATE, int(booster), author, status, activity_key(UPDATE, status), revision=revision)
         if len(page) < BOOSTERS_PAGE:
             return
         max_id = int(page[-1][0])

@@ -12,8 +12,10 @@ recipient only collide if two activities hash alike in the same millisecond (the
 upwards). 53 bits hold them until 2039: Mastodon's v2 API sends `most_recent_notification_id` as a JSON
 number, which JavaScript clients read exactly only below 2**53. A source record appended twice has another
 time, but the activity key index finds the first notification and the repeat writes nothing. `update` is
-the one type where a new activity replaces the previous one of the same status (core's update events
-carry no revision to tell edits apart).
+the one type where a new activity replaces the previous one of the same status: its payload carries the
+edit's revision (core's update events do), kept in the notification, and only a higher revision replaces
+it, so a replayed or late older edit never takes the newest one's place (an event without a revision,
+from before core numbered them, replaces as before).
 
 The timeline is a `SortedMap` with its own cap, not `CappedNewestFirst`: trimming must also drop the
 trimmed notifications' activity keys and group entries, and `min_id` paging reads oldest-first.
@@ -28,7 +30,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from modules.notifications import grouping
+from modules.notifications import grouping, policies
 from modules.notifications.records import POLL, UPDATE
 from modules.relationships.records import mute_active
 from topology.context import TopologyContext
@@ -43,11 +45,29 @@ Payload = dict[str, Any]
 
 
 def notification_payload(
-    kind: str, recipient: int, actor: int, status: int | None, key: str, at: int, thread: int | None = None
+    kind: str,
+    recipient: int,
+    actor: int,
+    status: int | None,
+    key: str,
+    at: int,
+    thread: int | None = None,
+    revision: int | None = None,
+    private_mention: bool = False,
 ) -> Payload:
-    """Return the payload of a `notify` hop to `recipient`'s task (`thread`: the status' thread root, if known)."""
+    """Return the payload of a `notify` hop to `recipient`'s task.
+
+    `thread`: the status' thread root, if known; `revision`: the edit an `update` tells of;
+    `private_mention`: a direct mention that is not a reply to the recipient (notification policies).
+    """
     payload = {"recipient": recipient, "type": kind, "account": actor, "status": status, "key": key, "at": at}
-    return payload if thread is None else {**payload, "thread": thread}
+    if thread is not None:
+        payload["thread"] = thread
+    if revision is not None:
+        payload["revision"] = revision
+    if private_mention:
+        payload["private_mention"] = True
+    return payload
 
 
 def notification_id(at_ms: int, recipient: int, key: str) -> int:
@@ -61,28 +81,47 @@ def notify(ctx: TopologyContext, payload: Payload, cap: int) -> None:
     base_id = notification_id(payload["at"], recipient, key)
     existing = ctx.pstate(KEYS).get(recipient, key)
     if existing is not None:
-        if existing == base_id or payload["type"] != UPDATE:
+        if existing == base_id or payload["type"] != UPDATE or not newer_edit(ctx, recipient, existing, payload):
             return  # a retry, or a repeat of the same activity
         remove_notification(ctx, recipient, existing)
     if filtered_out(ctx, payload):
+        return
+    verdict = policies.verdict(ctx, payload)
+    if verdict == "drop":
         return
     timeline = ctx.pstate(NOTIFICATIONS)
     new_id = base_id
     while timeline.contains(recipient, new_id):
         new_id += 1
+    filtered = verdict == "filter"  # kept for the sender's request, out of lists and groups until accepted
     value = {
         "id": new_id,
         "type": payload["type"],
         "account": payload["account"],
         "status": payload["status"],
         "created_at": payload["at"],
-        "group_key": grouping.assign(ctx, recipient, payload, new_id),
+        "group_key": f"ungrouped-{new_id}" if filtered else grouping.assign(ctx, recipient, payload, new_id),
         "key": key,
     }
+    if "revision" in payload:
+        value["revision"] = payload["revision"]
+    if filtered:
+        value["filtered"] = True
+        policies.hold(ctx, recipient, payload["account"], new_id, payload["at"])
     timeline.put(recipient, new_id, value)
     ctx.pstate(KEYS).put(recipient, key, new_id)
     trim(ctx, recipient, cap)
-    ctx.emit(OUTPUT, {"account": recipient, "notification": value})
+    if not filtered:
+        ctx.emit(OUTPUT, {"account": recipient, "notification": value})
+
+
+def newer_edit(ctx: TopologyContext, recipient: int, existing: int, payload: Payload) -> bool:
+    """Whether an `update` payload tells of a later edit than the recipient's notification `existing`."""
+    revision = payload.get("revision")
+    if revision is None:
+        return True
+    shown = ctx.pstate(NOTIFICATIONS).get(recipient, existing)
+    return shown is None or revision > shown.get("revision", 0)
 
 
 def unnotify(ctx: TopologyContext, payload: Payload) -> None:

@@ -62,7 +62,7 @@ def test_create_renders_every_field_and_resolves_mentions(tmp_path: Path) -> Non
 def test_create_refusals_and_idempotency(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with served(tmp_path) as (client, cluster):
-            (alice,) = await sign_up(client, "alice")
+            alice, bob = await sign_up(client, "alice", "bob")
             for body, status in (
                 ({"status": "  "}, 422),
                 ({"status": "x", "visibility": "secret"}, 422),
@@ -78,6 +78,11 @@ def test_create_refusals_and_idempotency(tmp_path: Path) -> None:
             first = await ok(await client.post("/api/v1/statuses", json={"status": "once"}, headers=key))
             again = await ok(await client.post("/api/v1/statuses", json={"status": "once"}, headers=key))
             assert first["id"] == again["id"]
+            hidden = {"status": "followers only", "visibility": "private"}
+            private = await ok(await client.post("/api/v1/statuses", json=hidden, headers=alice.auth))
+            reply = {"status": "can I see it?", "in_reply_to_id": private["id"]}
+            refused = await error(await client.post("/api/v1/statuses", json=reply, headers=bob.auth), 404)
+            assert refused == "Record not found"  # as for a status that does not exist
             media_id = await upload(cluster, alice.id, "pic-2", "")
             only_media = await ok(
                 await client.post("/api/v1/statuses", json={"media_ids": [media_id]}, headers=alice.auth)

@@ -27,9 +27,12 @@ def test_poll_create_show_and_votes(tmp_path: Path) -> None:
             await error(await client.post(votes, json={"choices": ["7"]}, headers=bob.auth), 422)
             two = await error(await client.post(votes, json={"choices": ["0", "1"]}, headers=bob.auth), 422)
             assert two == "Validation failed: You have already voted on this poll"
-            voted = await ok(await client.post(votes, json={"choices": ["1"]}, headers=bob.auth))
+            keyed = {**bob.auth, "Idempotency-Key": "vote-once"}
+            voted = await ok(await client.post(votes, json={"choices": ["1"]}, headers=keyed))
             assert_valid(schemas, "Poll", voted)
             assert (voted["voted"], voted["own_votes"], voted["votes_count"]) == (True, [1], 1)
+            retried = await ok(await client.post(votes, json={"choices": ["1"]}, headers=keyed))
+            assert (retried["own_votes"], retried["votes_count"]) == ([1], 1)  # the same request: counted once
             again = await error(await client.post(votes, json={"choices": ["1"]}, headers=bob.auth), 422)
             assert again == "Validation failed: You have already voted on this poll"
             anonymous = await ok(await client.get(f"/api/v1/polls/{poll['id']}"))

@@ -25,9 +25,11 @@ async def upload(cluster: InProcessCluster, account: int, uuid: str, **fields: A
     return int(result.value)
 
 
-async def vote(cluster: InProcessCluster, account: int, poll: int, choices: list[int]) -> int:
-    """Vote on a poll and return its id."""
+async def vote(cluster: InProcessCluster, account: int, poll: int, choices: list[int], uuid: str | None = None) -> int:
+    """Vote on a poll (`uuid`: the vote's idempotency key, if any) and return its id."""
     record = {"op": "vote", "account": account, "poll": poll, "choices": choices}
+    if uuid is not None:
+        record["uuid"] = uuid
     result = await cluster.append(CORE, "*poll_votes", record)
     return int(result.value)
 

@@ -29,7 +29,8 @@ def test_duplicated_records_have_one_effect(tmp_path: Path, store_kind: str) -> 
             create = {"op": "create", "author": bob, "uuid": "p", "text": "q", "poll": spec}
             polled = await twice(cluster, "*statuses", create)
             assert polled[0] == polled[1] and await cluster.query(CORE, "author_statuses", bob) == [polled[0]]
-            await twice(cluster, "*poll_votes", {"op": "vote", "account": alice, "poll": polled[0], "choices": [1]})
+            vote = {"op": "vote", "account": alice, "poll": polled[0], "choices": [1], "uuid": "v"}
+            assert await twice(cluster, "*poll_votes", vote) == [polled[0]] * 2  # the uuid tells a retry
             assert (await cluster.query(CORE, "poll", alice, polled[0]))["votes_count"] == 1
             pictured = await post(cluster, alice, "pic", media=[media[0]])
             edit = {"op": "edit", "author": alice, "id": pictured, "uuid": "e", "text": "pic!", "media": [media[0]]}

@@ -29,6 +29,7 @@ def test_an_edit_keeps_the_original_and_every_revision(tmp_path: Path, store_kin
             assert status["text"] == "second #final" and status["tags"] == ["final"]
             assert status["edited_at"] == clock.now_ms() and status["created_at"] == created
             assert status["spoiler_text"] == "" and status["sensitive"] is True and status["language"] == "en"
+            assert status["revision"] == 1
             history = await cluster.query(CORE, "status_history", status_id)
             assert [(e["text"], e["spoiler_text"], e["sensitive"], e["created_at"]) for e in history] == [
                 ("first #draft", "cw", True, created),
@@ -41,8 +42,8 @@ def test_an_edit_keeps_the_original_and_every_revision(tmp_path: Path, store_kin
             assert delivery["tags"] == ["final"]
             await cluster.controls.wait_idle()
             updates = [r for r in await depot_records(cluster, "*statuses_with_id") if r["op"] == "update"]
-            assert [(u["id"], u["author"], u["text"], u["status"]["tags"]) for u in updates] == [
-                (status_id, alice, "second #final", ["final"])
+            assert [(u["id"], u["author"], u["revision"], u["text"], u["status"]["tags"]) for u in updates] == [
+                (status_id, alice, 1, "second #final", ["final"])
             ]
 
     asyncio.run(scenario())
@@ -63,7 +64,11 @@ def test_a_retried_edit_is_applied_once(tmp_path: Path, store_kind: str) -> None
             await edit(cluster, alice, status_id, "v1", "e-1")  # a late retry of the first edit
             history = await cluster.query(CORE, "status_history", status_id)
             assert [entry["text"] for entry in history] == ["v0", "v1", "v2"]
-            assert (await cluster.query(CORE, "status", status_id))["text"] == "v2"
+            shown = await cluster.query(CORE, "status", status_id)
+            assert (shown["text"], shown["revision"]) == ("v2", 2)
+            await cluster.controls.wait_idle()
+            updates = [r for r in await depot_records(cluster, "*statuses_with_id") if r["op"] == "update"]
+            assert [(u["revision"], u["text"]) for u in updates] == [(1, "v1"), (2, "v2")]  # retries add none
             other = await post(cluster, alice, "other")
             with pytest.raises(RecordRejected, match="was used for status"):
                 await edit(cluster, alice, other, "v1", "e-1")

@@ -28,12 +28,16 @@ def test_votes_counts_and_own_votes(tmp_path: Path, store_kind: str) -> None:
             single = await post(cluster, alice, "pick one", poll=poll("tea", "coffee"))
             many = await post(cluster, alice, "pick any", poll=poll("a", "b", "c", multiple=True, hide_totals=True))
             assert (await cluster.query(CORE, "status", single))["poll"] == single
-            await vote(cluster, bob, single, [1])
-            await vote(cluster, bob, single, [1])  # a retry: counted once
+            await vote(cluster, bob, single, [1], uuid="bob-1")
+            await vote(cluster, bob, single, [1], uuid="bob-1")  # a retry: counted once
             await vote(cluster, alice, single, [0])  # Mastodon's API lets the author vote
-            with pytest.raises(RecordRejected, match="already voted"):
-                await vote(cluster, bob, single, [0])
-            with pytest.raises(RecordRejected, match="one choice"):
+            for choices in ([0], [1]):  # another request, the same choices or not: a second vote
+                with pytest.raises(RecordRejected, match="already voted") as again:
+                    await vote(cluster, bob, single, choices, uuid="bob-2")
+                assert again.value.kind == "duplicate"
+            with pytest.raises(RecordRejected, match="already voted"):  # no uuid: each record is its own vote
+                await vote(cluster, alice, single, [0])
+            with pytest.raises(RecordRejected, match="already voted"):  # several choices: Mastodon's second vote
                 await vote(cluster, carol, single, [0, 1])
             await vote(cluster, carol, many, [0, 2])
             with pytest.raises(RecordRejected, match="already voted"):
@@ -49,12 +53,13 @@ def test_votes_counts_and_own_votes(tmp_path: Path, store_kind: str) -> None:
             own = await cluster.query(CORE, "poll", alice, many)  # hidden from its author too, as in Mastodon
             assert [o["votes_count"] for o in own["options"]] == [None, None, None] and own["voted"] is False
             assert own["votes_count"] == 4 and own["voters_count"] == 2
-            for choices, message in (([2], "option indexes"), ([], "non-empty")):
+            for choices, message in (([2], "option does not exist"), ([], "non-empty")):
                 with pytest.raises(RecordRejected, match=message):
                     await vote(cluster, carol, single, choices)
             clock.advance(10 * MINUTE_MS)
             with pytest.raises(RecordRejected, match="already ended"):
                 await vote(cluster, carol, single, [0])
+            assert await vote(cluster, bob, single, [1], uuid="bob-1") == single  # a late retry still succeeds
             assert (await cluster.query(CORE, "poll", None, single))["expired"] is True
             ended = await cluster.query(CORE, "poll", None, many)  # once it has ended, everyone sees the totals
             assert [o["votes_count"] for o in ended["options"]] == [1, 1, 2] and ended["expired"] is True

@@ -23,6 +23,7 @@ def test_home_timelines_are_rebuilt_after_a_restart(tmp_path: Path, store_kind: 
                 for followee in accounts[i + 1 : i + 4]:
                     await follow(cluster, follower, followee)
             ids: list[int] = []
+            public: list[int] = []
             for round_ in range(4):
                 for i, author in enumerate(accounts):
                     clock.advance(1)
@@ -32,9 +33,11 @@ def test_home_timelines_are_rebuilt_after_a_restart(tmp_path: Path, store_kind: 
                         fields = {"visibility": "private"}
                     elif kind == 2:
                         fields = {"visibility": "direct", "mentions": [accounts[(i + 7) % 8], accounts[(i + 1) % 8]]}
-                    elif kind == 3 and ids:
-                        fields = {"in_reply_to": ids[-1]}
+                    elif kind == 3 and public:
+                        fields = {"in_reply_to": public[-1]}  # a reply needs a parent its author may see
                     ids.append(await post(cluster, author, f"r{round_}", **fields))
+                    if "visibility" not in fields:
+                        public.append(ids[-1])
                 if round_ == 1:
                     await cluster.controls.wait_idle()
                     for account in accounts[:4]:

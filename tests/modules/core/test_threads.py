@@ -61,7 +61,9 @@ def test_context_hides_what_the_viewer_may_not_see_and_skips_deleted(tmp_path: P
             await follow(cluster, carol, bob)
             root = await post(cluster, alice, "root")
             private = await post(cluster, bob, "followers only", in_reply_to=root, visibility="private")
+            await follow(cluster, alice, bob)  # a reply needs its parent visible to its author
             under_private = await post(cluster, alice, "public under private", in_reply_to=private)
+            await follow(cluster, alice, bob, op="unfollow")
             direct = await post(cluster, bob, "dm", in_reply_to=root, visibility="direct", mentions=[alice])
             gone = await post(cluster, carol, "gone", in_reply_to=root)
             orphan = await post(cluster, alice, "under gone", in_reply_to=gone)

@@ -11,7 +11,7 @@ from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from depots.codec import decode_record
 from modules.notifications.grouping import HOUR_MS
-from tests.modules.core.content_support import vote
+from tests.modules.core.content_support import edit, vote
 from tests.modules.core.interaction_support import act
 from tests.modules.core.support import follow, post, register
 from tests.modules.global_timelines.support import dump_pstates
@@ -47,6 +47,31 @@ def test_a_source_record_appended_twice_notifies_once(tmp_path: Path, store_kind
             await append_again(cluster, "relationships", "*follow_events", {"op": "followed", "follower": bob})
             await append_again(cluster, "core", "*statuses_with_id", {"op": "create"})
             assert await received(cluster, alice) == before and len(before) == 3
+
+    asyncio.run(scenario())
+
+
+def test_a_replayed_older_edit_never_replaces_the_newest_update(tmp_path: Path, store_kind: str) -> None:
+    clock = FakeClock()
+
+    async def scenario() -> None:
+        async with launched(tmp_path, store_kind, clock=clock) as cluster:
+            alice, bob = await register(cluster, "alice"), await register(cluster, "bob")
+            status = await post(cluster, alice, "v0")
+            await act(cluster, "reblog", bob, status)
+            for revision in (1, 2):
+                clock.advance(1_000)
+                await edit(cluster, alice, status, f"v{revision}", f"e-{revision}")
+            [newest] = await received(cluster, bob)
+            assert (newest["type"], newest["revision"]) == ("update", 2)
+            clock.advance(1_000)
+            await append_again(cluster, "core", "*statuses_with_id", {"op": "update", "revision": 1})
+            await append_again(cluster, "core", "*statuses_with_id", {"op": "update", "revision": 2})
+            assert await received(cluster, bob) == [newest]  # neither the older edit nor a repeat took its place
+            clock.advance(1_000)
+            await edit(cluster, alice, status, "v3", "e-3")
+            [latest] = await received(cluster, bob)
+            assert latest["revision"] == 3 and latest["id"] > newest["id"]
 
     asyncio.run(scenario())
 
