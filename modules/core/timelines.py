@@ -54,6 +54,8 @@ class HomeTimelines:
         self._ids = np.zeros((INITIAL_ROWS, cap), dtype=np.int64)
         self._count = np.zeros(INITIAL_ROWS, dtype=np.int64)
         self._newest = np.full(INITIAL_ROWS, EMPTY, dtype=np.int64)
+        self._keys = np.empty(0, dtype=np.int64)  # `_row` for numpy: its accounts sorted, and their rows
+        self._key_rows = np.empty(0, dtype=np.int64)
         self._loaded: set[int] = set()
         self.deliveries = 0
 
@@ -68,27 +70,24 @@ class HomeTimelines:
         self.deliver_many([(status_id, [account]) for status_id in status_ids])
 
     def deliver_many(self, deliveries: Sequence[tuple[int, Sequence[int]]]) -> None:
-        """Add each `(status_id, accounts)`: vectorized over every (account, id) pair of the batch.
+        """Add each `(status_id, accounts)`: vectorized over every (account, id) pair of the batch."""
+        sizes = [len(accounts) for _, accounts in deliveries]
+        total = sum(sizes)
+        if total == 0:
+            return
+        accounts = np.fromiter(chain.from_iterable(a for _, a in deliveries), dtype=np.int64, count=total)
+        self.deliver_pairs(np.repeat(np.array([s for s, _ in deliveries], dtype=np.int64), sizes), accounts)
+
+    def deliver_pairs(self, sid: np.ndarray, accounts: np.ndarray) -> None:
+        """Add status `sid[i]` to the timeline of `accounts[i]`, for every i (int64 arrays of one length).
 
         Each pair counts once, applied oldest id first (so which ids went into a full timeline and straight
         out again, and were counted in `deliveries`, does not depend on the order within the batch).
         """
-        row_get = self._row.get
-        row_lists: list[list[int]] = []
-        sids: list[int] = []
-        sizes: list[int] = []
-        for status_id, accounts in deliveries:
-            rows = [row_get(a, -1) for a in accounts]
-            if -1 in rows:
-                rows = [self._row_of(a) for a in accounts]
-            row_lists.append(rows)
-            sids.append(status_id)
-            sizes.append(len(rows))
-        total = sum(sizes)
+        total = int(accounts.size)
         if total == 0:
             return
-        row = np.fromiter(chain.from_iterable(row_lists), dtype=np.int64, count=total)
-        sid = np.repeat(np.array(sids, dtype=np.int64), sizes)
+        row = self._rows_of(accounts)
         if total > 1:
             order = np.lexsort((sid, row))
             row, sid = row[order], sid[order]
@@ -160,6 +159,27 @@ class HomeTimelines:
         return out
 
     # -- helpers ---------------------------------------------------------------------------------------
+
+    def _rows_of(self, accounts: np.ndarray) -> np.ndarray:
+        """Return the row of each account (int64 array), giving new accounts rows: a search, no loop per account.
+
+        `_keys` (sorted accounts) and `_key_rows` index `_row` for numpy; accounts new to this task get rows
+        one by one (once per account in the process' life) and are merged into the index.
+        """
+        keys = self._keys
+        at = np.searchsorted(keys, accounts)
+        np.minimum(at, keys.size - 1, out=at)
+        found = keys[at] == accounts if keys.size else np.zeros(accounts.size, dtype=bool)
+        if found.all():
+            rows: np.ndarray = self._key_rows[at]
+            return rows
+        new = np.unique(accounts[~found])
+        new_rows = np.fromiter((self._row_of(a) for a in new.tolist()), dtype=np.int64, count=new.size)
+        merged_keys = np.concatenate((keys, new))
+        order = np.argsort(merged_keys, kind="stable")  # two sorted runs: a merge
+        self._keys = merged_keys[order]
+        self._key_rows = np.concatenate((self._key_rows, new_rows))[order]
+        return self._rows_of(accounts)
 
     def _row_of(self, account: int) -> int:
         r = self._row.get(account)
