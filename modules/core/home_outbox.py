@@ -25,7 +25,7 @@ from topology.context import TopologyContext
 
 STEP = "deliver_batch"
 WIRE = np.dtype("<i8")
-FEW = 96  # up to this many accounts, owners are computed one by one (measured: cheaper than ~30 numpy calls)
+FEW = 32  # up to this many accounts, owners are computed one by one (measured: cheaper than ~15 numpy calls)
 
 
 class Outbox:
