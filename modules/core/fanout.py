@@ -2,9 +2,10 @@
 
     sources  *statuses_with_id   (on the author's task)  start each new status's fanout
              *fanout_tick        (every task)            continue throttled fanouts
-    steps    fan_out_bucket      on the task owning a follower bucket key `(followee, salt)`
+    steps    fan_out_buckets     on the task owning follower bucket keys `(followee, salt)`: a batch's first
+                                 pages of every bucket on that task, in one hop
              fan_out_tag         on the task owning a followed tag
-             deliver             on the task owning a batch of recipients (home timelines)
+             deliver_batch       on the task owning recipients: a step's home deliveries (`home_outbox`)
              deliver_lists       on the task owning a batch of list ids (list timelines)
     PStates  $$fanout_continuations  ("fanout", salt) -> (status id, followee, salt) -> {"status", "after",
                                      "batch"}: follower buckets, one key per task (`ids.task_key`)
@@ -18,12 +19,16 @@ A status goes to its author, then (direct statuses: to mentioned followers only,
   (`delivery.reaches_list`, `list_delivery`), grouped by the task owning each list id (`deliver_lists`).
 - **followed tags**: a public status that is not a boost goes to the followers of each of its tags
   (`tag_delivery`), paged on the tag's task.
-- **followers**: each follower bucket of the author (relationships' `follower_buckets`): the step runs on
-  the task owning the bucket key, reads up to `limit` followers from `$$partitioned_followers` (a routed
-  mirror read: with equal task counts the bucket lives on this very task) as an id array with the options
-  still encoded (`follower_pages`), filters them (`recipients`: vectorized for ordinary statuses), drops
-  owners of an exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged
-  author), groups them by the task owning each follower and hops there once per task.
+- **followers**: each follower bucket of the author (relationships' `follower_buckets`); the first pages
+  a batch owes are grouped by the task owning each bucket key, one `fan_out_buckets` hop per task. There,
+  each page reads up to `limit` followers from `$$partitioned_followers` (a routed mirror read: with equal
+  task counts the bucket lives on this very task) as an id array with the options still encoded
+  (`follower_pages`), filters them (`recipients`: vectorized for ordinary statuses) and drops owners of an
+  exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged author).
+
+Home deliveries (the author, mentioned followers, a step's follower pages, a tag's followers) are gathered
+per step in a `home_outbox.Outbox` and sent as one `deliver_batch` hop per owning task, the recipients of
+every status of the step grouped with numpy: no Python work per recipient, and hops per task, not per status.
 
 Throttle: every paged source (a bucket, the author's memberships, a tag's followers) delivers at most
 `limit` per status per task per microbatch. If it has more, its cursor is kept in `$$fanout_continuations`
@@ -48,8 +53,8 @@ an aborted attempt, all of a batch's deliveries to one task's timelines in one v
 delivered twice (a retried record upstream, a rebuild, a follower who also follows one of its tags) is
 deduplicated by id. Deletes need no fanout: timeline reads drop tombstoned statuses.
 
-Outputs (the streaming API's source, published after the batch commits): `home_updates` once per
-delivered page and task (`{"status", "accounts"}`, never per follower; an account reached both as a
+Outputs (the streaming API's source, published after the batch commits): `home_updates` once per status,
+step and task (`{"status", "accounts"}`, never per follower; an account reached both as a
 follower and through a tag may get two), `list_updates` once per task (`{"status", "lists": [[owner,
 list_id], ...]}`), `public_updates` per public status, `status_deletes` per delete.
 """
