@@ -35,10 +35,13 @@ class Round:
         self.receipts: list[AppendReceipt] = []
         self.callbacks: list[Callable[[], None]] = []
         self.emitted: list[tuple[OutputChannel, bytes]] = []  # only events someone was subscribed to
-        self.hopped = False
         # Deferred work per (task, name): (accumulator, flush), oldest first. Only a stream runner flushes it.
         self.defers = False
         self.deferred: dict[tuple[int, str], tuple[Any, Callable[[Any, Any], None]]] = {}
+        # Whether a hop wrote to its target task's transaction: that task's writes then derive from another
+        # task's records, and a microbatch needs its redo record (hops that only gather in-memory effects
+        # leave every task's writes its own, so task commits stay independent).
+        self.hop_wrote = False
 
     def txn(self, task: int) -> Transaction:
         """This round's transaction on `task`."""
@@ -197,13 +200,17 @@ class EmbeddedTopologyContext(EmbeddedReadContext):
             hop = RemoteHop(self._task, task, name, payload)
             self._runtime.send_hop(self._round, self._topology.name, self.batch_id_value, self.time_ms_value, hop)
             return
-        self._round.hopped = self._round.hopped or task != self._task
         here = self._task
+        round_ = self._round
+        watch = task != here and not round_.hop_wrote
+        before = len(round_.txns[task]) if watch and task in round_.txns else 0
         self._task = task
         try:
             handler(self, payload)
         finally:
             self._task = here
+        if watch and task in round_.txns and len(round_.txns[task]) > before:
+            round_.hop_wrote = True
 
     def deferred(self, name: str, factory: Callable[[], Any], flush: Callable[[Any, Any], None]) -> Any:
         """This task's accumulator `name` in the current group (made by `factory`), flushed before it commits."""

@@ -91,7 +91,12 @@ class RoutedPState:
         return out
 
     def __getattr__(self, method: str) -> Any:
-        return lambda key, *args, **kwargs: self.call(method, key, *args, **kwargs)
+        def routed(key: object, *args: Any, **kwargs: Any) -> Any:
+            return self.call(method, key, *args, **kwargs)
+
+        if not method.startswith("_"):
+            setattr(self, method, routed)  # kept: the next `view.method` finds it without `__getattr__`
+        return routed
 
 
 class EmbeddedClientPState(ClientPState):
@@ -129,6 +134,7 @@ class InProcessCluster(ClusterClient):
         self.fsync = fsync
         self.depot_storage = open_depot_storage(depots, self.data_dir, fsync)
         self.runtimes: dict[str, ModuleRuntime] = {}
+        self._routed_pstates: dict[tuple[str, str], RoutedPState] = {}
         self.runners: dict[tuple[str, str], Runner] = {}
         self.acks = AckTracker()
         self.controls = TestControls(self)
@@ -268,7 +274,10 @@ class InProcessCluster(ClusterClient):
 
     def routed_pstate(self, module: str, name: str) -> RoutedPState:
         """Synchronous routed reads of `module`'s PState `name` (used by mirrors and the client)."""
-        return RoutedPState(self.runtime(module), name)
+        routed = self._routed_pstates.get((module, name))
+        if routed is None:  # made once: topologies ask for mirrors per record or page
+            routed = self._routed_pstates[(module, name)] = RoutedPState(self.runtime(module), name)
+        return routed
 
     # -- client API ------------------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ Hops make a batch span tasks: task B's writes then derive from task A's records.
 batch, the runner writes every task's operations into a *redo record* (fsync'd, renamed into place); after a
 crash or a failure between task commits, recovery applies the redo record to each task whose committed
 batch id is behind, instead of recomputing (recomputing on a task that already committed would read state
-that already includes the batch). A batch without cross-task hops needs no redo record: each task's part is
-independent and a task that did not commit simply processes its records again in the next batch.
+that already includes the batch). A batch whose cross-task hops wrote nothing durable on their target task
+(fanout's deliveries, say: in-memory, after commit) needs no redo record, like one without hops: each task's
+writes derive from its own records, and a task that did not commit processes them again in the next batch.
 
 A retry of a failed attempt keeps the batch id, so in-memory side effects can be deduplicated with
 `ctx.batch_id`; callbacks registered with `ctx.after_commit` run once, after every task has committed, and
@@ -131,7 +132,7 @@ class MicrobatchRunner(TopologyRunner):
             assignment.handler(ctx, batch)
         await round_.wait_appends_durable()
         self._add_progress(round_, batch_id, plan)
-        if round_.hopped and len(round_.txns) > 1:
+        if round_.hop_wrote and len(round_.txns) > 1:
             self._write_redo(batch_id, round_)
         self._commit(batch_id, round_)
 

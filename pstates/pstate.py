@@ -82,10 +82,33 @@ class PStateBase:
         return self._writer
 
     def _key_guard(self, role: str, declared: object) -> Callable[[object], None]:
-        return key_guard(self.name, role, declared)
+        return _memoized(_guards, key_guard, self.name, role, declared)
 
     def _value_packer(self, role: str, declared: object) -> Callable[[object], bytes]:
-        return value_packer(self.name, role, declared)
+        return _memoized(_packers, value_packer, self.name, role, declared)
+
+
+_guards: dict[tuple[str, str, object], Callable[[object], None]] = {}
+_packers: dict[tuple[str, str, object], Callable[[object], bytes]] = {}
+_Made = TypeVar("_Made")
+
+
+def _memoized(
+    memo: dict[tuple[str, str, object], _Made], make: Callable[[str, str, object], _Made], *args: Any
+) -> _Made:
+    """Return `make(pstate, role, declared)`, built once per process: views are bound per task and attempt.
+
+    Building a guard or packer walks the declared type and renders its description; a topology binds
+    each of its PStates once per task per attempt, so that was a large share of a small batch's cost.
+    """
+    key = (args[0], args[1], args[2])
+    try:
+        found = memo.get(key)
+    except TypeError:  # an unhashable declaration: build it every time
+        return make(*key)
+    if found is None:
+        found = memo[key] = make(*key)
+    return found
 
 
 class MapPState(PStateBase):

@@ -2,9 +2,10 @@
 
     sources  *statuses_with_id   (on the author's task)  start each new status's fanout
              *fanout_tick        (every task)            continue throttled fanouts
-    steps    fan_out_bucket      on the task owning a follower bucket key `(followee, salt)`
+    steps    fan_out_buckets     on the task owning follower bucket keys `(followee, salt)`: a batch's first
+                                 pages of every bucket on that task, in one hop
              fan_out_tag         on the task owning a followed tag
-             deliver             on the task owning a batch of recipients (home timelines)
+             deliver_batch       on the task owning recipients: a step's home deliveries (`home_outbox`)
              deliver_lists       on the task owning a batch of list ids (list timelines)
     PStates  $$fanout_continuations  ("fanout", salt) -> (status id, followee, salt) -> {"status", "after",
                                      "batch"}: follower buckets, one key per task (`ids.task_key`)
@@ -18,12 +19,16 @@ A status goes to its author, then (direct statuses: to mentioned followers only,
   (`delivery.reaches_list`, `list_delivery`), grouped by the task owning each list id (`deliver_lists`).
 - **followed tags**: a public status that is not a boost goes to the followers of each of its tags
   (`tag_delivery`), paged on the tag's task.
-- **followers**: each follower bucket of the author (relationships' `follower_buckets`): the step runs on
-  the task owning the bucket key, reads up to `limit` followers from `$$partitioned_followers` (a routed
-  mirror read: with equal task counts the bucket lives on this very task) as an id array with the options
-  still encoded (`follower_pages`), filters them (`recipients`: vectorized for ordinary statuses), drops
-  owners of an exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged
-  author), groups them by the task owning each follower and hops there once per task.
+- **followers**: each follower bucket of the author (relationships' `follower_buckets`); the first pages
+  a batch owes are grouped by the task owning each bucket key, one `fan_out_buckets` hop per task. There,
+  each page reads up to `limit` followers from `$$partitioned_followers` (a routed mirror read: with equal
+  task counts the bucket lives on this very task) as an id array with the options still encoded
+  (`follower_pages`), filters them (`recipients`: vectorized for ordinary statuses) and drops owners of an
+  exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged author).
+
+Home deliveries (the author, mentioned followers, a step's follower pages, a tag's followers) are gathered
+per step in a `home_outbox.Outbox` and sent as one `deliver_batch` hop per owning task, the recipients of
+every status of the step grouped with numpy: no Python work per recipient, and hops per task, not per status.
 
 Throttle: every paged source (a bucket, the author's memberships, a tag's followers) delivers at most
 `limit` per status per task per microbatch. If it has more, its cursor is kept in `$$fanout_continuations`
@@ -48,8 +53,8 @@ an aborted attempt, all of a batch's deliveries to one task's timelines in one v
 delivered twice (a retried record upstream, a rebuild, a follower who also follows one of its tags) is
 deduplicated by id. Deletes need no fanout: timeline reads drop tombstoned statuses.
 
-Outputs (the streaming API's source, published after the batch commits): `home_updates` once per
-delivered page and task (`{"status", "accounts"}`, never per follower; an account reached both as a
+Outputs (the streaming API's source, published after the batch commits): `home_updates` once per status,
+step and task (`{"status", "accounts"}`, never per follower; an account reached both as a
 follower and through a tag may get two), `list_updates` once per task (`{"status", "lists": [[owner,
 list_id], ...]}`), `public_updates` per public status, `status_deletes` per delete.
 """
@@ -61,8 +66,9 @@ from typing import Any
 
 import numpy as np
 
-from modules.core import boosts, follower_pages
+from modules.core import boosts, follower_pages, home_outbox
 from modules.core.delivery import Delivery, reaches
+from modules.core.home_outbox import Outbox
 from modules.core.ids import task_key
 from modules.core.list_delivery import EXCLUSIVE_FLAG, exclusive_owners, flagged, list_targets, memberships
 from modules.core.tag_delivery import TAG_FOLLOWERS, tag_followers, tag_recipients, tags_to_follow
@@ -80,29 +86,38 @@ class Fanout:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._pending_ctx: object = None  # the attempt whose deliveries `_pending` gathers
-        self._pending: dict[tuple[int, str], list[tuple[int, list[int]]]] = {}  # (task, global) -> deliveries
+        self._pending: dict[tuple[int, str], list[tuple[np.ndarray, np.ndarray]]] = {}  # (task, global) -> pairs
         self._tags_ctx: object = None  # the attempt `_tags` memoizes for
         self._tags: dict[str, bool] = {}  # tag -> whether anyone follows it
 
     # -- sources ---------------------------------------------------------------------------------------
 
     def on_statuses(self, ctx: BatchContext, batch: Batch) -> None:
-        """Start the fanout of every created status in the batch; announce public ones and deletes."""
+        """Start the fanout of every created status in the batch; announce public ones and deletes.
+
+        The batch's home deliveries from here (authors, mentioned followers) go out in one hop per owning
+        task, and its follower buckets in one `fan_out_buckets` hop per bucket task (`home_outbox`).
+        """
+        outbox, buckets = Outbox(), BucketPages()
         for record in batch.values:
             if record.get("op") == "create":
-                self.start(ctx, record["status"])
+                self.start(ctx, record["status"], outbox, buckets)
                 if record["status"]["visibility"] == "public":
                     ctx.emit("public_updates", public_update(record["status"]))
             elif record.get("op") == "delete":
                 deleted = {"status": record["id"], "author": record["author"], "visibility": record.get("visibility")}
                 ctx.emit("status_deletes", deleted)
+        outbox.flush(ctx)
+        buckets.flush(ctx)
 
     def on_tick(self, ctx: BatchContext, batch: Batch) -> None:
         """Advance every continuation (follower bucket, list memberships, tag) this task holds by one page."""
         key = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
+        outbox = Outbox()
         for (_status_id, followee, salt), state in ctx.pstate(CONTINUATIONS).range(key):
             if state["batch"] != ctx.batch_id:
-                self.fan_out_page(ctx, state["status"], (followee, salt), state["after"])
+                self.fan_out_page(ctx, state["status"], (followee, salt), state["after"], outbox)
+        outbox.flush(ctx)
         for (_status_id, kind, tag), state in ctx.pstate(CURSORS).range(key):
             if state["batch"] == ctx.batch_id:
                 continue
@@ -114,21 +129,21 @@ class Fanout:
 
     # -- steps -----------------------------------------------------------------------------------------
 
-    def start(self, ctx: BatchContext, status: Delivery) -> None:
+    def start(self, ctx: BatchContext, status: Delivery, outbox: Outbox, buckets: BucketPages) -> None:
         """Deliver to the author; then lists, followed tags and follower buckets, or mentioned followers (direct).
 
         The author's list memberships are one local read (fanout runs on the author's task); for an author
         in no list, that read is all lists and exclusivity cost.
         """
         author = status["author"]
-        ctx.hop(author, "deliver", {"status": status, "accounts": [author]})
+        outbox.add(status["id"], [author])
         rows = memberships(ctx, author, None, self.limit + 1)
         if rows:
             status = flagged(status, rows, complete=len(rows) <= self.limit)
         if status["visibility"] == "direct":
             following = ctx.pstate("$$following", module="relationships")
             recipients = [m for m in status["mentions"] if self.reaches(ctx, status, m, following.get(m, author))]
-            self.deliver_home(ctx, status, recipients)
+            self.deliver_home(ctx, status, recipients, outbox)
             return
         if rows:
             self.fan_out_lists(ctx, status, None, rows)
@@ -136,18 +151,23 @@ class Fanout:
             if self.followed(ctx, tag):
                 ctx.hop(tag, "fan_out_tag", {"status": status, "tag": tag})
         for bucket in ctx.query("relationships", "follower_buckets", author):
-            ctx.hop(tuple(bucket["key"]), "fan_out_bucket", {"status": status, "key": bucket["key"], "after": None})
+            buckets.add(ctx, status, bucket["key"])
 
-    def fan_out_bucket(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
-        """Deliver the first page of one follower bucket (on the task owning the bucket key)."""
-        self.fan_out_page(ctx, payload["status"], tuple(payload["key"]), payload["after"])
+    def fan_out_buckets(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
+        """Deliver the first page of follower buckets `[status, key]` (on the task owning the bucket keys)."""
+        outbox = Outbox()
+        for status, key in payload["pages"]:
+            self.fan_out_page(ctx, status, tuple(key), None, outbox)
+        outbox.flush(ctx)
 
-    def fan_out_page(self, ctx: BatchContext, status: Delivery, key: tuple[int, int], after: int | None) -> None:
+    def fan_out_page(
+        self, ctx: BatchContext, status: Delivery, key: tuple[int, int], after: int | None, outbox: Outbox
+    ) -> None:
         """Deliver up to `limit` followers of bucket `key` after `after`; keep or drop the continuation."""
         followers = ctx.pstate("$$partitioned_followers", module="relationships")
         ids, raws = followers.int_range_raw(key, None if after is None else after + 1, limit=self.limit + 1)
         page, page_raws = ids[: self.limit], raws[: self.limit]
-        self.deliver_home(ctx, status, self.recipients(ctx, status, page, page_raws))
+        self.deliver_home(ctx, status, self.recipients(ctx, status, page, page_raws), outbox)
         if ids.size <= self.limit and after is None:
             return  # the whole bucket in one page: no continuation, no write (the common case)
         continuations = ctx.pstate(CONTINUATIONS)
@@ -178,7 +198,9 @@ class Fanout:
         """Deliver to up to `limit` followers of `tag` after `after`; keep or drop the cursor."""
         followers = tag_followers(ctx, tag, after, self.limit + 1)
         page = followers[: self.limit]
-        self.deliver_grouped(ctx, status, tag_recipients(ctx, status, page))
+        outbox = Outbox()
+        outbox.add(status["id"], tag_recipients(ctx, status, page))
+        outbox.flush(ctx)
         self.keep_cursor(ctx, status, (TAG, tag), after, page[-1] if len(followers) > self.limit else None)
 
     def followed(self, ctx: BatchContext, tag: str) -> bool:
@@ -202,21 +224,26 @@ class Fanout:
         else:
             cursors.remove(here, sub)
 
-    def deliver(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
-        """Add the status to the recipients' home timelines once the batch commits (on their task)."""
-        self.gathered(ctx, "home_timelines").append((payload["status"]["id"], payload["accounts"]))
-        ctx.emit("home_updates", {"status": payload["status"]["id"], "accounts": payload["accounts"]})
+    def deliver_batch(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
+        """Add statuses to the recipients' home timelines once the batch commits (on their task; `home_outbox`)."""
+        sids, accounts = home_outbox.unpack(payload)
+        self.gathered(ctx, "home_timelines").append((sids, accounts))
+        start = 0
+        for status_id, size in zip(payload["statuses"], payload["sizes"], strict=True):
+            ctx.emit("home_updates", {"status": status_id, "accounts": accounts[start : start + size].tolist()})
+            start += size
 
     def deliver_lists(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
         """Add the status to list timelines (`[owner, list_id]` pairs) once the batch commits (on their task)."""
         lists = payload["lists"]
-        self.gathered(ctx, "list_timelines").append((payload["status"]["id"], [list_id for _, list_id in lists]))
+        list_ids = np.array([list_id for _, list_id in lists], dtype=np.int64)
+        self.gathered(ctx, "list_timelines").append((np.full(list_ids.size, payload["status"]["id"]), list_ids))
         ctx.emit("list_updates", {"status": payload["status"]["id"], "lists": lists})
 
-    def gathered(self, ctx: BatchContext, timelines: str) -> list[tuple[int, list[int]]]:
-        """Return the list gathering this attempt's deliveries to task global `timelines` on this task.
+    def gathered(self, ctx: BatchContext, timelines: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Return the list gathering this attempt's `(status ids, accounts)` for task global `timelines` here.
 
-        It is handed to the timelines by a single after-commit callback (`deliver_many`, vectorized over the
+        It is handed to the timelines by a single after-commit callback (`deliver_pairs`, vectorized over the
         whole batch). A new attempt has a new context, so an aborted attempt's list is dropped with its
         callback.
         """
@@ -225,7 +252,7 @@ class Fanout:
         pending = self._pending.get((ctx.task, timelines))
         if pending is None:
             pending = self._pending[(ctx.task, timelines)] = []
-            ctx.after_commit(partial(ctx.task_global(timelines).deliver_many, pending))
+            ctx.after_commit(partial(deliver_pending, ctx.task_global(timelines), pending))
         return pending
 
     # -- helpers ---------------------------------------------------------------------------------------
@@ -250,28 +277,50 @@ class Fanout:
         reached = [f for f, options in page if f != status["author"] and reaches(status, f, options, follows)]
         return np.array(reached, dtype=np.int64)
 
-    def deliver_home(self, ctx: TopologyContext, status: Delivery, recipients: np.ndarray | list[int]) -> None:
+    @staticmethod
+    def deliver_home(
+        ctx: TopologyContext, status: Delivery, recipients: np.ndarray | list[int], outbox: Outbox
+    ) -> None:
         """Deliver to the home timelines of `recipients` but the owners of exclusive lists with the author."""
         accounts = np.asarray(recipients, dtype=np.int64)
         if accounts.size and status.get(EXCLUSIVE_FLAG):
             excluded = exclusive_owners(ctx, status, accounts.tolist())
             if excluded:
                 accounts = accounts[~np.isin(accounts, np.fromiter(excluded, dtype=np.int64, count=len(excluded)))]
-        self.deliver_grouped(ctx, status, accounts)
-
-    def deliver_grouped(self, ctx: TopologyContext, status: Delivery, recipients: np.ndarray | list[int]) -> None:
-        """Hop once to each task owning some of `recipients` (owners computed for the whole array at once)."""
-        accounts = np.asarray(recipients, dtype=np.int64)
-        if accounts.size == 0:
-            return
-        for task, owned in follower_pages.by_task(accounts, ctx.tasks):
-            ctx.hop_to_task(task, "deliver", {"status": status, "accounts": owned})
+        outbox.add(status["id"], accounts)
 
     @staticmethod
     def reaches(ctx: TopologyContext, status: Delivery, account: int, options: dict[str, Any] | None) -> bool:
         """Whether `status` reaches follower `account` (reads relationships only for replies)."""
         following = ctx.pstate("$$following", module="relationships")
         return reaches(status, account, options, lambda a, b: bool(following.contains(a, b)))
+
+
+class BucketPages:
+    """The first pages of follower buckets a batch of statuses owes, sent as one hop per bucket task."""
+
+    def __init__(self) -> None:
+        self._by_task: dict[int, list[list[Any]]] = {}
+
+    def add(self, ctx: TopologyContext, status: Delivery, key: list[int]) -> None:
+        """Owe the first page of bucket `key` to `status`."""
+        task = ctx.task_of(tuple(key))
+        pages = self._by_task.get(task)
+        if pages is None:
+            pages = self._by_task[task] = []
+        pages.append([status, key])
+
+    def flush(self, ctx: TopologyContext) -> None:
+        """Hop the pages owed to each bucket task there (`Fanout.fan_out_buckets`); then empty."""
+        for task, pages in sorted(self._by_task.items()):
+            ctx.hop_to_task(task, "fan_out_buckets", {"pages": pages})
+        self._by_task = {}
+
+
+def deliver_pending(timelines: Any, pending: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Hand a committed batch's `(status ids, accounts)` arrays to `timelines` in one vectorized call."""
+    if pending:
+        timelines.deliver_pairs(np.concatenate([s for s, _ in pending]), np.concatenate([a for _, a in pending]))
 
 
 def public_update(status: Delivery) -> dict[str, Any]:

@@ -4,25 +4,22 @@ A page of `$$partitioned_followers` is read with `int_range_raw`: the follower i
 array and each follow's options as its stored msgpack bytes. Nearly every follow has the same options (the
 defaults, or one of a few `languages` choices), so the options are decoded once per distinct encoding
 (`options_of`, a bounded process-wide memo) and an ordinary status is filtered with one verdict per
-distinct encoding, not one decode and test per follower. Recipients are grouped by owning task with a
-memo of each account's owner (`by_task`).
+distinct encoding, not one decode and test per follower. Recipients are grouped by owning task for the
+whole step at once (`home_outbox`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import msgpack
 import numpy as np
 
 from modules.core.delivery import Delivery
-from pstates.keycodec import partition_of
 
 MAX_MEMO = 4_096  # distinct option encodings kept decoded; past that the memo starts over
 
 _options: dict[bytes, dict[str, Any]] = {}
-_owners: dict[int, dict[int, int]] = {}  # task count -> account -> owning task (accounts never move)
 
 
 def options_of(raw: bytes) -> dict[str, Any]:
@@ -63,32 +60,6 @@ def ordinary_recipients(status: Delivery, ids: np.ndarray, raws: list[bytes]) ->
 def rows(ids: np.ndarray, raws: list[bytes]) -> list[tuple[int, dict[str, Any]]]:
     """The page as `(follower, options)` rows, for the statuses that need the full rule."""
     return [(follower, options_of(raw)) for follower, raw in zip(ids.tolist(), raws, strict=True)]
-
-
-def by_task(accounts: np.ndarray, tasks: int) -> Iterator[tuple[int, list[int]]]:
-    """Yield `(task, accounts it owns)` for every task owning some of `accounts`, in task order.
-
-    Owners are memoized per account: measured, a dict lookup per account beats `partitions_of_ints` on
-    pages up to thousands of followers (its fixed cost is tens of numpy calls per page).
-    """
-    ids: list[int] = accounts.tolist()
-    if tasks == 1:
-        yield 0, ids
-        return
-    owners = _owners.get(tasks)
-    if owners is None:
-        owners = _owners[tasks] = {}
-    owner = owners.get
-    groups: list[list[int]] = [[] for _ in range(tasks)]
-    adds = [group.append for group in groups]
-    for account in ids:
-        task = owner(account)
-        if task is None:
-            task = owners[account] = partition_of(account, tasks)
-        adds[task](account)
-    for task, owned in enumerate(groups):
-        if owned:
-            yield task, owned
 
 
 def _speaks(options: dict[str, Any], language: str) -> bool:

@@ -34,8 +34,8 @@
                conversations (stream) $$direct_statuses, $$direct_conversations, $$direct_recent; sources
                                    *statuses_with_id, *conversations (steps add_to_conversation,
                                    remove_from_conversation)
-               fanout (microbatch) $$fanout_continuations, $$fanout_cursors (steps fan_out_bucket,
-                                   fan_out_tag, deliver, deliver_lists): home, list and followed-tag fanout
+               fanout (microbatch) $$fanout_continuations, $$fanout_cursors (steps fan_out_buckets,
+                                   fan_out_tag, deliver_batch, deliver_lists): home, list and followed-tag fanout
     task globals home_timelines    timelines.HomeTimelines (by account)
                list_timelines      list_timelines.ListTimelines (by list id)
     outputs    home_updates        {"status": id, "accounts": [ids]}: one page of home deliveries (fanout)
@@ -215,9 +215,9 @@ class Core(Module):
         topology.pstate("$$fanout_cursors", Map((str, int), SortedMap((int, str, str), dict)))
         topology.source("*statuses_with_id", self.fanout.on_statuses)
         topology.source("*fanout_tick", self.fanout.on_tick)
-        topology.step(self.fanout.fan_out_bucket, "fan_out_bucket")
+        topology.step(self.fanout.fan_out_buckets, "fan_out_buckets")
         topology.step(self.fanout.fan_out_tag, "fan_out_tag")
-        topology.step(self.fanout.deliver, "deliver")
+        topology.step(self.fanout.deliver_batch, "deliver_batch")
         topology.step(self.fanout.deliver_lists, "deliver_lists")
 
     def _define_queries(self, m: ModuleBuilder) -> None:

@@ -54,6 +54,8 @@ class HomeTimelines:
         self._ids = np.zeros((INITIAL_ROWS, cap), dtype=np.int64)
         self._count = np.zeros(INITIAL_ROWS, dtype=np.int64)
         self._newest = np.full(INITIAL_ROWS, EMPTY, dtype=np.int64)
+        self._keys = np.empty(0, dtype=np.int64)  # `_row` for numpy: its accounts sorted, and their rows
+        self._key_rows = np.empty(0, dtype=np.int64)
         self._loaded: set[int] = set()
         self.deliveries = 0
 
@@ -68,35 +70,24 @@ class HomeTimelines:
         self.deliver_many([(status_id, [account]) for status_id in status_ids])
 
     def deliver_many(self, deliveries: Sequence[tuple[int, Sequence[int]]]) -> None:
-        """Add each `(status_id, accounts)`: vectorized over every (account, id) pair of the batch.
+        """Add each `(status_id, accounts)`: vectorized over every (account, id) pair of the batch."""
+        sizes = [len(accounts) for _, accounts in deliveries]
+        total = sum(sizes)
+        if total == 0:
+            return
+        accounts = np.fromiter(chain.from_iterable(a for _, a in deliveries), dtype=np.int64, count=total)
+        self.deliver_pairs(np.repeat(np.array([s for s, _ in deliveries], dtype=np.int64), sizes), accounts)
+
+    def deliver_pairs(self, sid: np.ndarray, accounts: np.ndarray) -> None:
+        """Add status `sid[i]` to the timeline of `accounts[i]`, for every i (int64 arrays of one length).
 
         Each pair counts once, applied oldest id first (so which ids went into a full timeline and straight
         out again, and were counted in `deliveries`, does not depend on the order within the batch).
         """
-        row_get = self._row.get
-        row_lists: list[list[int]] = []
-        sids: list[int] = []
-        sizes: list[int] = []
-        for status_id, accounts in deliveries:
-            rows = [row_get(a, -1) for a in accounts]
-            if -1 in rows:
-                rows = [self._row_of(a) for a in accounts]
-            row_lists.append(rows)
-            sids.append(status_id)
-            sizes.append(len(rows))
-        total = sum(sizes)
+        total = int(accounts.size)
         if total == 0:
             return
-        row = np.fromiter(chain.from_iterable(row_lists), dtype=np.int64, count=total)
-        sid = np.repeat(np.array(sids, dtype=np.int64), sizes)
-        if total > 1:
-            order = np.lexsort((sid, row))
-            row, sid = row[order], sid[order]
-            fresh = np.empty(total, dtype=bool)
-            fresh[0] = True
-            np.logical_or(row[1:] != row[:-1], sid[1:] != sid[:-1], out=fresh[1:])
-            if not fresh.all():
-                row, sid = row[fresh], sid[fresh]
+        row, sid = sorted_pairs(self._rows_of(accounts), sid)
         starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
         lengths = np.diff(np.append(starts, row.size))
         group_rows = row[starts]
@@ -161,6 +152,27 @@ class HomeTimelines:
 
     # -- helpers ---------------------------------------------------------------------------------------
 
+    def _rows_of(self, accounts: np.ndarray) -> np.ndarray:
+        """Return the row of each account (int64 array), giving new accounts rows: a search, no loop per account.
+
+        `_keys` (sorted accounts) and `_key_rows` index `_row` for numpy; accounts new to this task get rows
+        one by one (once per account in the process' life) and are merged into the index.
+        """
+        keys = self._keys
+        at = np.searchsorted(keys, accounts)
+        np.minimum(at, keys.size - 1, out=at)
+        found = keys[at] == accounts if keys.size else np.zeros(accounts.size, dtype=bool)
+        if found.all():
+            rows: np.ndarray = self._key_rows[at]
+            return rows
+        new = np.unique(accounts[~found])
+        new_rows = np.fromiter((self._row_of(a) for a in new.tolist()), dtype=np.int64, count=new.size)
+        merged_keys = np.concatenate((keys, new))
+        order = np.argsort(merged_keys, kind="stable")  # two sorted runs: a merge
+        self._keys = merged_keys[order]
+        self._key_rows = np.concatenate((self._key_rows, new_rows))[order]
+        return self._rows_of(accounts)
+
     def _row_of(self, account: int) -> int:
         r = self._row.get(account)
         if r is None:
@@ -196,10 +208,11 @@ class HomeTimelines:
 
         The usual such id is a little older than the newest (a status of another task, whose clock or
         stream ran behind): it belongs among the last `WINDOW` ids of the ring (or anywhere in a timeline
-        shorter than that, which is then its own window). Those are gathered into a matrix with the new ids,
-        sorted and deduplicated per row, and written back to the same ring slots onwards (an id keeps its
-        slot when newer ids are inserted after it). Rows where that does not hold are tried again with
-        `WIDE_WINDOW`, then go through `_insert_slowly`.
+        shorter than that). For each row, the ids of its window not older than its oldest new id (its
+        *tail*) are merged with its new ids in one flat sort over all rows, deduplicated, and written back
+        from the tail's first slot on (an id keeps its slot when newer ids are inserted after it). Rows
+        whose new ids reach further back are tried again with `WIDE_WINDOW`, then go through
+        `_insert_slowly`.
         """
         cap = self.cap
         starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
@@ -209,8 +222,9 @@ class HomeTimelines:
         have = np.minimum(counts, width)  # a timeline shorter than the window is a window of its own
         columns = np.arange(width)
         window = self._ids[rows[:, None], (counts[:, None] - have[:, None] + columns) % cap]
-        window[columns[None, :] >= have[:, None]] = FULL
-        ok = (lengths <= cap - width) & ((counts < width) | (sid[starts] >= window[:, 0]))
+        tail = (columns[None, :] < have[:, None]) & (window >= sid[starts][:, None])
+        kept = tail.sum(axis=1)  # the tail's length: window ids not older than the row's oldest new id
+        ok = (lengths <= cap - width) & ((counts <= width) | (kept < have))
         if not ok.all():
             pairs_ok = np.repeat(ok, lengths)
             if width < WIDE_WINDOW:
@@ -220,25 +234,17 @@ class HomeTimelines:
             if not ok.any():
                 return
             row, sid = row[pairs_ok], sid[pairs_ok]
-            rows, counts, have, lengths, window = rows[ok], counts[ok], have[ok], lengths[ok], window[ok]
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-        groups = rows.size
-        widest = int(lengths.max())
-        merged = np.full((groups, width + widest), FULL, dtype=np.int64)
-        merged[:, :width] = window
-        rank = np.arange(row.size, dtype=np.int64) - np.repeat(starts, lengths)
-        merged[np.repeat(np.arange(groups), lengths), width + rank] = sid
-        merged.sort(axis=1)
-        repeated = np.zeros(merged.shape, dtype=bool)
-        repeated[:, 1:] = merged[:, 1:] == merged[:, :-1]
-        merged[repeated] = FULL  # an id already present (or padding)
-        merged.sort(axis=1)
-        sizes = (merged != FULL).sum(axis=1)
-        group, column = np.nonzero(np.arange(merged.shape[1])[None, :] < sizes[:, None])
-        self._ids[rows[group], (counts[group] - have[group] + column) % cap] = merged[group, column]
-        added = sizes - have
+            rows, counts, kept, window, tail = rows[ok], counts[ok], kept[ok], window[ok], tail[ok]
+        merged_row, merged_sid = sorted_pairs(  # an id already in the tail is kept once
+            np.concatenate((np.repeat(rows, kept), row)), np.concatenate((window[tail], sid))
+        )
+        sizes = np.diff(np.append(np.flatnonzero(fresh_starts(merged_row)), merged_row.size))
+        first = counts - kept  # where each row's tail starts, counted in ids ever appended
+        rank = np.arange(merged_row.size, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        self._ids[merged_row, (np.repeat(first, sizes) + rank) % cap] = merged_sid
+        added = sizes - kept
         self._count[rows] = counts + added
-        self._newest[rows] = merged[np.arange(groups), sizes - 1]
+        self._newest[rows] = merged_sid[np.cumsum(sizes) - 1]
         self.deliveries += int(added.sum())
 
     def _insert_slowly(self, rows: np.ndarray, sids: np.ndarray) -> None:
@@ -287,6 +293,36 @@ class HomeTimelines:
             rows = ctx.query("core", "author_deliveries", author, self.cap)
             self.deliver_ids(account, [d["id"] for d in rows if reaches(d, account, options, follows)])
         self._loaded.add(account)
+
+
+def sorted_pairs(row: np.ndarray, sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct `(row, sid)` pairs sorted by row, then id (int64 arrays, not empty).
+
+    When rows and the span of the ids fit in one int64 together (a batch's ids are close in time: nearly
+    always), pairs are packed into one key and sorted with a plain `np.sort`, several times cheaper than
+    `np.lexsort` on two keys; otherwise `np.lexsort`.
+    """
+    low = int(sid.min())
+    shift = (int(sid.max()) - low).bit_length()
+    if int(row.max()).bit_length() + shift <= 62:
+        packed = np.sort((row << shift) | (sid - low))
+        if packed.size > 1:
+            packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
+        return packed >> shift, (packed & ((1 << shift) - 1)) + low
+    order = np.lexsort((sid, row))
+    row, sid = row[order], sid[order]
+    fresh = np.empty(row.size, dtype=bool)
+    fresh[0] = True
+    np.logical_or(row[1:] != row[:-1], sid[1:] != sid[:-1], out=fresh[1:])
+    return row[fresh], sid[fresh]
+
+
+def fresh_starts(row: np.ndarray) -> np.ndarray:
+    """Return a mask of where each run of equal values in `row` (sorted, not empty) starts."""
+    starts = np.empty(row.size, dtype=bool)
+    starts[0] = True
+    np.not_equal(row[1:], row[:-1], out=starts[1:])
+    return starts
 
 
 def followees(ctx: ReadContext, account: int) -> list[int]:

@@ -147,11 +147,11 @@ class FlakyFanout(Fanout):
         super().__init__(limit)
         self.failures = failures
 
-    def fan_out_bucket(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
+    def fan_out_buckets(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("injected")
-        super().fan_out_bucket(ctx, payload)
+        super().fan_out_buckets(ctx, payload)
 
 
 def test_an_aborted_attempt_delivers_nothing_and_its_retry_delivers_once(tmp_path: Path, store_kind: str) -> None:

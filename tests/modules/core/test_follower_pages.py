@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from modules.core.delivery import reaches
-from modules.core.follower_pages import by_task, is_ordinary, options_of, ordinary_recipients, rows
-from pstates.keycodec import partition_of
+from modules.core.follower_pages import is_ordinary, options_of, ordinary_recipients, rows
 
 OPTIONS = [
     {"reblogs": True, "notify": False, "languages": None},
@@ -47,13 +46,3 @@ def test_boosts_direct_and_replies_to_others_are_not_ordinary() -> None:
     assert not is_ordinary(status(visibility="direct"))
     assert not is_ordinary(status(reply_to=8))
     assert is_ordinary(status(reply_to=5))  # a thread by its own author
-
-
-@pytest.mark.parametrize("tasks", [1, 2, 4, 8])
-def test_by_task_groups_accounts_by_their_owner(tasks: int) -> None:
-    accounts = np.array([3, 1, 2**62, -7, 99, 1_000_001, 42], dtype=np.int64)
-    groups = dict(by_task(accounts, tasks))
-    assert sorted(a for owned in groups.values() for a in owned) == sorted(accounts.tolist())
-    for task, owned in groups.items():
-        assert owned and all(partition_of(a, tasks) == task for a in owned)
-    assert list(groups) == sorted(groups)
