@@ -205,8 +205,7 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         are records the broker acknowledged, so the durable end only ever follows the broker's.
         """
         part = self._partition(partition)
-        if part.end_offset != part.durable_end:  # this log appends here itself: its own publishes move the end
-            self._learn(part, end)
+        if part.end_offset != part.durable_end:  # this log appends here itself: only its publishes move the end
             return
         fresh = [entry for entry in entries if entry.offset >= part.durable_end]
         contiguous = bool(fresh) and fresh[-1].offset - fresh[0].offset + 1 == len(fresh)
