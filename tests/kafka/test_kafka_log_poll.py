@@ -69,9 +69,7 @@ def test_a_poll_over_its_byte_budget_takes_the_rest_at_the_next_poll(kafka_boots
     asyncio.run(scenario())
 
 
-def test_adopted_entries_are_read_from_the_cache_and_a_gap_only_moves_the_end(
-    kafka_bootstrap: str, topic: str
-) -> None:
+def test_adopted_entries_are_read_from_the_cache_and_a_gap_only_moves_the_end(kafka_bootstrap: str, topic: str) -> None:
     async def scenario() -> None:
         writer = await KafkaDepotLog.open(kafka_bootstrap, topic, 1)
         reader = await KafkaDepotLog.open(kafka_bootstrap, topic, 1)
