@@ -8,7 +8,10 @@ holding state and offsets together, acks, controls.
 Hops to other tasks travel over one topic per (module, topology) with steps, `NAMESPACE.<module>.<~hops.T>`,
 of tasks x tasks partitions: partition `source * tasks + target` has one producer (the owner of the source
 task) and one consumer (the owner of the target task), and is read by the target's topology as one more
-source. A hop record is `[batch id, sequence, step, payload]`, durable before the source commits.
+source. A hop record is `[batch id, sequence, step, payload]`, durable before the source commits. A target
+learns new hop records from a source on another worker by polling (one fetch per hop topic every
+`HOP_POLL_S`, its records cached for the read), and from a source on this worker at once: the source's log
+hands them over as soon as they are durable (`cluster.workers.local_hops`).
 
 * Stream topologies: at-least-once, like every stream effect (a source that crashes before its commit
   sends the hop again); the target applies every hop record.
@@ -66,7 +69,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HOP_POLL_S = 0.05  # how often a target asks the broker for new hop records (no listener fires for others' appends)
+HOP_POLL_S = 0.05  # how often a target asks the broker for hop records of other workers (no listener fires for them)
 LOCK_POLL_S = 0.05
 READ_DRAIN_S = 30.0  # how long closing waits for reads in flight on the read threads
 UNAVAILABLE_BACKOFF_S = (0.05, 1.0)  # a stream group retried while a task it reads is moving
