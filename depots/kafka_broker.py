@@ -201,18 +201,34 @@ async def fetch(
     The default wait suits probes at the end (tansu holds a fetch with nothing to return for the whole
     wait); reads of records known to exist pass `DATA_WAIT_MS`.
     """
-    node = await _leader(client, topic, partition)
-    request = FetchRequest(wait_ms, 0, max_bytes, 0, [(topic, [(partition, start, max_bytes)])])
-    response = await client.send(node, request)
-    for _, partition_responses in response.topics:
-        for number, error_code, high_watermark, *rest in partition_responses:
-            if number != partition:
-                continue
-            if error_code != 0:
-                raise BrokerUnavailableError(f"fetch {topic}/{partition}@{start} failed: error {error_code}")
-            entries, keys = _decode(rest[-1] or b"", start, f"{topic}/{partition}")
-            return FetchedPartition(int(high_watermark), entries, keys)
-    raise BrokerUnavailableError(f"fetch {topic}/{partition}@{start}: the broker answered without the partition")
+    return (await fetch_many(client, topic, {partition: start}, max_bytes, wait_ms))[partition]
+
+
+async def fetch_many(
+    client: Any, topic: str, starts: dict[int, int], max_bytes: int, wait_ms: int = _POLL_WAIT_MS
+) -> dict[int, FetchedPartition]:
+    """Fetch several partitions of `topic`, each from its start offset (about `max_bytes` each), in one request
+    per leader: a poll of many partitions costs one round trip, not one per partition."""
+    by_leader: dict[int, list[tuple[int, int, int]]] = {}
+    for partition, start in starts.items():
+        by_leader.setdefault(await _leader(client, topic, partition), []).append((partition, start, max_bytes))
+    answers: dict[int, FetchedPartition] = {}
+    for node, wanted in by_leader.items():
+        request = FetchRequest(wait_ms, 0, max_bytes * len(wanted), 0, [(topic, wanted)])
+        response = await client.send(node, request)
+        for _, partition_responses in response.topics:
+            for number, error_code, high_watermark, *rest in partition_responses:
+                if number not in starts:
+                    continue
+                where = f"{topic}/{number}@{starts[number]}"
+                if error_code != 0:
+                    raise BrokerUnavailableError(f"fetch {where} failed: error {error_code}")
+                entries, keys = _decode(rest[-1] or b"", starts[number], f"{topic}/{number}")
+                answers[int(number)] = FetchedPartition(int(high_watermark), entries, keys)
+    missing = set(starts) - set(answers)
+    if missing:
+        raise BrokerUnavailableError(f"fetch {topic}: the broker answered without partitions {sorted(missing)}")
+    return answers
 
 
 async def fetch_existing(client: Any, topic: str, partition: int, start: int, max_bytes: int) -> FetchedPartition:

@@ -42,6 +42,7 @@ from depots.kafka_broker import (
     ensure_topic,
     fetch,
     fetch_existing,
+    fetch_many,
     high_watermark,
 )
 from depots.kafka_produce import GroupProducer, OutgoingBatch, PartitionShare, retrying
@@ -49,6 +50,7 @@ from depots.log import LogEntry
 from pstates.errors import TuskError
 
 MAX_BATCH_BYTES = 1 << 20
+POLL_MAX_BYTES = 1 << 20  # per partition and poll: a bigger backlog comes over the next polls
 
 
 class _Partition(GroupPartition[PendingGroup]):
@@ -165,6 +167,55 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         part = self._partition(partition)
         self._learn(part, await _end_with_retries(self._client, self._settings, self._topic, partition))
         return part.durable_end
+
+    async def poll(self, partitions: list[int], max_bytes: int = POLL_MAX_BYTES) -> None:
+        """Learn new durable records of `partitions` (another process produces them) with one fetch per leader.
+
+        What the fetch brings from each partition's durable end on is cached, so the reads that follow do
+        not ask the broker again; a partition whose answer stops short of its high watermark (over
+        `max_bytes`) goes on from there at the next poll.
+        """
+        starts = {partition: self._partition(partition).durable_end for partition in partitions}
+        if not starts:
+            return
+        what = f"polling {self._topic} partitions {sorted(starts)}"
+        answers = await retrying(self._settings, what, lambda: fetch_many(self._client, self._topic, starts, max_bytes))
+        for partition, fetched in answers.items():
+            part = self._partition(partition)
+            if part.durable_end != starts[partition]:
+                continue  # learned meanwhile (a read, a sibling's hand-over): this answer may be stale
+            # Up to the first record this log did not write: the next poll learns the end past it, and the
+            # topology's read of it raises `CorruptLogError`.
+            entries = self._checked(partition, fetched, have_some=True)
+            self.adopt(partition, entries, entries[-1].offset + 1 if entries else fetched.high_watermark)
+
+    def cached(self, partition: int, start: int, stop: int) -> list[LogEntry] | None:
+        """The durable entries [start, stop) of `partition` if this process's tail cache holds them all."""
+        part = self._partition(partition)
+        if stop > part.durable_end or not part.cache.covers(start, stop):
+            return None
+        return part.cache.slice(start, stop)
+
+    def adopt(self, partition: int, entries: list[LogEntry], end: int) -> None:
+        """Take durable records of a partition another log produces: `entries` from wherever they start, `end`
+        the durable end they come from. Entries that continue this log's durable end are cached (reads then
+        need no broker); a gap or a shortfall only moves the durable end (reads fetch what is missing).
+
+        The producer may be another log of this process (a sibling task host's) or a fetch: either way these
+        are records the broker acknowledged, so the durable end only ever follows the broker's.
+        """
+        part = self._partition(partition)
+        if part.end_offset != part.durable_end:  # this log appends here itself: only its publishes move the end
+            return
+        fresh = [entry for entry in entries if entry.offset >= part.durable_end]
+        contiguous = bool(fresh) and fresh[-1].offset - fresh[0].offset + 1 == len(fresh)
+        if contiguous and fresh[0].offset == part.durable_end:
+            part.cache.add(PendingGroup(fresh[0].offset, fresh, [], sum(len(entry.payload) for entry in fresh)))
+            part.durable_end = part.end_offset = part.pending.base = fresh[-1].offset + 1
+            if part.durable_end >= end:
+                self._notify(part.index, part.durable_end)
+                return
+        self._learn(part, end)
 
     async def _release(self) -> None:
         """Close the broker connections if this log owns them (a shared session is closed by its opener)."""

@@ -8,7 +8,10 @@ holding state and offsets together, acks, controls.
 Hops to other tasks travel over one topic per (module, topology) with steps, `NAMESPACE.<module>.<~hops.T>`,
 of tasks x tasks partitions: partition `source * tasks + target` has one producer (the owner of the source
 task) and one consumer (the owner of the target task), and is read by the target's topology as one more
-source. A hop record is `[batch id, sequence, step, payload]`, durable before the source commits.
+source. A hop record is `[batch id, sequence, step, payload]`, durable before the source commits. A target
+learns new hop records from a source on another worker by polling (one fetch per hop topic every
+`HOP_POLL_S`, its records cached for the read), and from a source on this worker at once: the source's log
+hands them over as soon as they are durable (`cluster.workers.local_hops`).
 
 * Stream topologies: at-least-once, like every stream effect (a source that crashes before its commit
   sends the hop again); the target applies every hop record.
@@ -30,6 +33,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +51,7 @@ from cluster.stream_runner import StreamRunner
 from cluster.workers.changelog import CHANGELOG_DEPOT, ChangelogStore
 from cluster.workers.checkpoints import TaskRecovery
 from cluster.workers.concurrency import LockedGlobal, ReadGate
+from cluster.workers.local_hops import SAFETY_POLL_EVERY, LocalHops
 from cluster.workers.routed import WorkerRoutedPState, run_routed_query
 from depots.codec import encode_record
 from depots.declaration import DepotSpec, internal
@@ -64,7 +69,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HOP_POLL_S = 0.05  # how often a target asks the broker for new hop records (no listener fires for others' appends)
+HOP_POLL_S = 0.05  # how often a target asks the broker for hop records of other workers (no listener fires for them)
 LOCK_POLL_S = 0.05
 READ_DRAIN_S = 30.0  # how long closing waits for reads in flight on the read threads
 UNAVAILABLE_BACKOFF_S = (0.05, 1.0)  # a stream group retried while a task it reads is moving
@@ -90,6 +95,17 @@ def task_store_path(data_dir: Path, module: str, task: int) -> Path:
 def hop_depot(topology: str) -> str:
     """The internal depot name of a topology's hop topic."""
     return f"~hops.{topology}"
+
+
+@dataclass(frozen=True, slots=True)
+class HopSource:
+    """A hop partition this task reads: what `source` sends here on `depot` of `module`."""
+
+    module: str
+    depot: str
+    log: KafkaDepotLog
+    source: int
+    partition: int
 
 
 class TaskRuntime(ModuleRuntime):
@@ -336,8 +352,11 @@ class TaskHost(InProcessCluster):
         self.recovery = recovery  # None: the store is used as found (a data directory shared on one machine)
         self.depot_storage = SharedStorage(storage)  # the worker closes the storage after its last host
         self._lock_wait_s = lock_wait_s
-        self._hop_reads: list[tuple[KafkaDepotLog, int]] = []
+        self._hop_reads: list[HopSource] = []
         self._hop_poller: asyncio.Task[None] | None = None
+        # Hops between this worker's task hosts are handed over in memory (cluster.workers.local_hops).
+        self.local_hops = LocalHops.of(storage)
+        self._registered_hops: list[tuple[str, str, KafkaDepotLog]] = []
         # Reads of other tasks (set by the worker); None: they raise NotOwnedError.
         self.reads: CrossTaskReads | None = None
         # Waits for hops to settle on their targets (set by the worker); None: PROCESSED covers this task only.
@@ -348,6 +367,8 @@ class TaskHost(InProcessCluster):
     async def close(self) -> None:
         """Refuse new reads, let the ones in flight on read threads finish, then close as embedded."""
         await self._read_gate.close(READ_DRAIN_S)
+        for module, depot, hop_log in self._registered_hops:  # from now on its targets poll what it sends
+            self.local_hops.unregister(module, depot, self.task, hop_log)
         for waiting in list(self._settling):  # their appends fail with the others when the acks are failed
             waiting.cancel()
         await super().close()
@@ -386,8 +407,12 @@ class TaskHost(InProcessCluster):
                     logs[name] = hop_log
                     if not isinstance(hop_log, KafkaDepotLog):
                         raise TypeError(f"workers keep depots on Kafka, got {type(hop_log).__name__}")
-                    sources = [s * tasks + self.task for s in range(tasks) if s != self.task]
-                    self._hop_reads += [(hop_log, p) for p in sources]
+                    self.local_hops.register(definition.name, name, tasks, self.task, hop_log)
+                    self._registered_hops.append((definition.name, name, hop_log))
+                    sources = [s for s in range(tasks) if s != self.task]
+                    self._hop_reads += [
+                        HopSource(definition.name, name, hop_log, s, s * tasks + self.task) for s in sources
+                    ]
         except BaseException:
             for opened in logs.values():
                 await opened.close()
@@ -453,13 +478,26 @@ class TaskHost(InProcessCluster):
             await asyncio.sleep(LOCK_POLL_S)
 
     async def _poll_hops(self) -> None:
-        """Learn new hop records written by other workers (their appends fire no listener here)."""
+        """Learn new hop records written by other workers (their appends fire no listener here).
+
+        One fetch per hop topic and round, its records cached for the topology's read. Sources hosted by
+        this worker hand their hops over themselves, so their partitions are polled only every
+        `SAFETY_POLL_EVERY` rounds (the first round included: what they sent before this host registered).
+        """
+        rounds = 0
         while not self._closed:
-            for hop_log, partition in list(self._hop_reads):
-                try:
-                    await hop_log.refresh(partition)
-                except (TuskError, KafkaError, OSError) as exc:  # a broker hiccup: the next poll tries again
-                    log.warning("task %d: polling hops of partition %d failed: %r", self.task, partition, exc)
+            everything = rounds % SAFETY_POLL_EVERY == 0
+            rounds += 1
+            wanted: dict[KafkaDepotLog, list[int]] = {}
+            for hop in self._hop_reads:
+                if everything or not self.local_hops.is_local(hop.module, hop.depot, hop.source):
+                    wanted.setdefault(hop.log, []).append(hop.partition)
+            polls = [hop_log.poll(partitions) for hop_log, partitions in wanted.items()]
+            for hop_log, outcome in zip(wanted, await asyncio.gather(*polls, return_exceptions=True), strict=True):
+                if isinstance(outcome, (TuskError, KafkaError, OSError)):  # a broker hiccup: the next poll retries
+                    log.warning("task %d: polling hops of %s failed: %r", self.task, hop_log.topic, outcome)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
             await asyncio.sleep(HOP_POLL_S)
 
     # -- requests routed here by the worker ----------------------------------------------------------
