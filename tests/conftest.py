@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.runtimes import EMBEDDED, RUNTIMES, Runtime, running_on
+from tests.runtimes import BROKER_RUNTIMES, EMBEDDED, RUNTIMES, Runtime, running_on
 from tests.tansu import tansu_broker
 
 
@@ -20,23 +20,25 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(params=RUNTIMES)
 def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
     """Each runtime in turn, made active for the test so `tests.runtimes.new_cluster` builds on it."""
-    chosen = EMBEDDED if request.param == "embedded" else Runtime("kafka", request.getfixturevalue("kafka_bootstrap"))
+    name = str(request.param)
+    chosen = EMBEDDED if name == "embedded" else Runtime(name, request.getfixturevalue("kafka_bootstrap"))
     with running_on(chosen):
         yield chosen
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the Kafka runtime on RocksDB stores only; the memory store is covered by the embedded runtime.
+    """Run the broker runtimes on RocksDB stores only; the memory store is covered by the embedded runtime.
 
     Depots and PState stores are independent layers: Kafka x memory tested nothing the other three
-    combinations do not, and cost ~30 s of the suite (measured: docs/kafka.md).
+    combinations do not, and cost ~30 s of the suite (measured: docs/kafka.md). A worker's task host
+    always keeps its store in RocksDB, so workers x memory would run the RocksDB case again.
     """
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
-        on_kafka_memory = params.get("runtime") == "kafka" and params.get("store_kind") == "memory"
+        on_kafka_memory = params.get("runtime") in BROKER_RUNTIMES and params.get("store_kind") == "memory"
         (dropped if on_kafka_memory else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
