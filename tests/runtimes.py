@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, Unpack, cast
 
+import pytest
+
 from cluster.clock import Clock
 from cluster.inprocess import InProcessCluster
 from cluster.workers.local_cluster import LocalWorkersCluster
@@ -106,3 +108,17 @@ def active_runtime() -> Runtime:
 def new_cluster(data_dir: Path, **options: Unpack[ClusterOptions]) -> InProcessCluster:
     """A cluster on the active runtime; see `Runtime.cluster`."""
     return active_runtime().cluster(data_dir, **options)
+
+
+# Why a replay of the depots from offset 0 is not compared byte for byte on workers.
+REPLAY_FROM_ZERO = (
+    "a replay from offset 0 runs each task at its own pace, and topologies that read other tasks (an "
+    "endorsement checks the follow) see them at other points than live did; embedded, one process interleaves "
+    "the tasks' passes closely enough for these workloads (docs/engine.md, Determinism)"
+)
+
+
+def skip_on_workers(reason: str) -> None:
+    """Skip the running test on the workers runtime, saying why it cannot run there."""
+    if active_runtime().name == "workers":
+        pytest.skip(f"not on workers: {reason}")
