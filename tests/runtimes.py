@@ -29,6 +29,15 @@ from depots.log import FsyncPolicy
 
 RUNTIMES = ("embedded", "kafka", "workers")
 BROKER_RUNTIMES = ("kafka", "workers")  # the runtimes that need the session's broker
+ALL_ON_WORKERS_ENV = "TUSK_ALL_ON_WORKERS"  # "1": every module test runs on workers too, not only WORKERS_SUITES
+
+# The module test files that run on workers in `make test`: per module, those whose behaviours cross tasks
+# (hops, cross-task reads, PROCESSED across workers), ticks, outputs and restarts (docs/kafka.md).
+WORKERS_SUITES = frozenset(
+    {
+        "tests/modules/core/test_fanout.py",
+    }
+)
 
 
 class ClusterOptions(TypedDict, total=False):
