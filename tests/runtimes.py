@@ -35,7 +35,19 @@ ALL_ON_WORKERS_ENV = "TUSK_ALL_ON_WORKERS"  # "1": every module test runs on wor
 # (hops, cross-task reads, PROCESSED across workers), ticks, outputs and restarts (docs/kafka.md).
 WORKERS_SUITES = frozenset(
     {
-        "tests/modules/core/test_fanout.py",
+        "tests/modules/auth/test_auth.py",  # codes and tokens, looked up across tasks
+        "tests/modules/core/test_fanout.py",  # fanout hops to followers' tasks; a retried microbatch's hops
+        "tests/modules/core/test_outputs.py",  # subscriptions merged from both workers
+        "tests/modules/core/test_polls.py",  # tick depots on the FakeClock, per task owner
+        "tests/modules/core/test_restart.py",  # task hosts reopened on their stores and hop offsets
+        "tests/modules/global_timelines/test_public_timelines.py",  # a mirror of core, and a continued replay
+        "tests/modules/moderation/test_reports.py",
+        "tests/modules/notifications/test_types.py",  # core's events hop to the notified account's task
+        "tests/modules/relationships/test_follow_events.py",  # events on the followee's partition, via hops
+        "tests/modules/relationships/test_mute_expiry.py",  # ticks
+        "tests/modules/relationships/test_requests_blocks_mutes.py",  # both sides of a relationship, two tasks
+        "tests/modules/search/test_search_interactions.py",
+        "tests/modules/trends/test_trending_statuses.py",
     }
 )
 

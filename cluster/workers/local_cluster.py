@@ -67,16 +67,24 @@ class LocalTaskHost(TaskHost):
 
 
 class SplitStorage(DepotStorage):
-    """Declared depots from one namespace (a replay reads another cluster's), hop topics from the worker's own."""
+    """Declared depots from another cluster's namespace (a replay reads its depots); hop topics as the stores say.
+
+    A module whose task stores came with the data directory (copied from the live cluster) continues that
+    cluster's consumption of its hop topics, so it reads them where the live one wrote them; a module
+    replayed from scratch sends and reads hops of its own, in the worker's namespace, or it would apply the
+    live cluster's hops and its own.
+    """
 
     def __init__(self, depots: DepotStorage, own: DepotStorage) -> None:
         self.depots = depots
         self.own = own
+        self.continued: set[str] = set()  # modules whose stores were there before they launched here
 
     async def open_log(self, module: str, depot: str, partitions: int) -> DepotLog:
-        """Hop topics and changelogs from the worker's namespace, every declared depot from `depots`."""
+        """A declared depot from `depots`; a hop topic or changelog from `own` unless the module continued."""
         internal = depot.startswith("~hops.") or depot == CHANGELOG_DEPOT
-        return await (self.own if internal else self.depots).open_log(module, depot, partitions)
+        storage = self.own if internal and module not in self.continued else self.depots
+        return await storage.open_log(module, depot, partitions)
 
     async def close(self) -> None:
         """Close the depots' session (the worker closes its own)."""
@@ -104,6 +112,11 @@ class StaticWorker(Worker):
             )
         )
         self.address = await self._front.start()
+
+    def continues(self, module: str) -> None:
+        """Say that `module`'s stores came with the data directory (see `SplitStorage`)."""
+        if isinstance(self.host_storage, SplitStorage):
+            self.host_storage.continued.add(module)
 
     async def host(self, task: int, module: Module, tasks: int, clock: Clock) -> TaskHost:
         """Launch `module` on this worker's task host of `task` (opened on first use)."""
@@ -220,6 +233,9 @@ class LocalWorkersCluster(ClusterClient):
         if not isinstance(module, Module):
             raise TypeError("the workers runtime launches Module instances (each task host gets its own copy)")
         await self._route(tasks)
+        if (self.data_dir / module.name / "tasks").exists():  # before any task host creates it
+            for worker in self.workers:
+                worker.continues(module.name)
         # All tasks at once: a task host opens every depot and hop topic of its own (as a worker process does),
         # one broker round trip per partition, so opening them one after another took seconds per module.
         hosting = [
