@@ -37,7 +37,6 @@ WORKERS_SUITES = frozenset(
     {
         "tests/modules/auth/test_auth.py",  # codes and tokens, looked up across tasks
         "tests/modules/core/test_fanout.py",  # fanout hops to followers' tasks; a retried microbatch's hops
-        "tests/modules/core/test_outputs.py",  # subscriptions merged from both workers
         "tests/modules/core/test_polls.py",  # tick depots on the FakeClock, per task owner
         "tests/modules/core/test_restart.py",  # task hosts reopened on their stores and hop offsets
         "tests/modules/global_timelines/test_public_timelines.py",  # a mirror of core, and a continued replay
