@@ -177,10 +177,8 @@ class HopDoorbell:
         return ring
 
     async def close(self) -> None:
-        """Ring no more; cancel the refreshes in flight."""
+        """Ring no more; let the refreshes in flight finish (one request each: not cancelled mid-request)."""
         self._closed = True
-        for ringing in list(self._ringing):
-            ringing.cancel()
         await asyncio.gather(*self._ringing, return_exceptions=True)
 
 
