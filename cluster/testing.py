@@ -92,6 +92,10 @@ class TestControls:
             event.set()
         self._cluster.runner(module, topology).wake.set()
 
+    def is_paused(self, module: str, topology: str) -> bool:
+        """Whether `topology` is paused."""
+        return (module, topology) in self._paused
+
     async def wait_unpaused(self, module: str, topology: str) -> None:
         """Return when `topology` is not paused."""
         event = self._paused.get((module, topology))

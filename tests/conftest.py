@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.runtimes import EMBEDDED, RUNTIMES, Runtime, running_on
+from tests.runtimes import (
+    ALL_ON_WORKERS_ENV,
+    BROKER_RUNTIMES,
+    EMBEDDED,
+    RUNTIMES,
+    WORKERS_SUITES,
+    WORKERS_SUITES_ENV,
+    Runtime,
+    running_on,
+)
 from tests.tansu import tansu_broker
 
 
@@ -20,24 +30,48 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(params=RUNTIMES)
 def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
     """Each runtime in turn, made active for the test so `tests.runtimes.new_cluster` builds on it."""
-    chosen = EMBEDDED if request.param == "embedded" else Runtime("kafka", request.getfixturevalue("kafka_bootstrap"))
+    name = str(request.param)
+    chosen = EMBEDDED if name == "embedded" else Runtime(name, request.getfixturevalue("kafka_bootstrap"))
     with running_on(chosen):
         yield chosen
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the Kafka runtime on RocksDB stores only; the memory store is covered by the embedded runtime.
-
-    Depots and PState stores are independent layers: Kafka x memory tested nothing the other three
-    combinations do not, and cost ~30 s of the suite (measured: docs/kafka.md).
-    """
+    """Drop the runtime variants the suite does not run (see `_deselected`)."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
+    on_workers = _workers_files()
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
-        on_kafka_memory = params.get("runtime") == "kafka" and params.get("store_kind") == "memory"
-        (dropped if on_kafka_memory else kept).append(item)
+        (dropped if _deselected(item.nodeid, params, on_workers) else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def _workers_files() -> frozenset[str] | None:
+    """The module test files to run on workers: None for all of tests/modules (see tests/runtimes.py)."""
+    if os.environ.get(ALL_ON_WORKERS_ENV) == "1":
+        return None
+    return WORKERS_SUITES if os.environ.get(WORKERS_SUITES_ENV) == "1" else frozenset()
+
+
+def _deselected(nodeid: str, params: dict[str, object], on_workers: frozenset[str] | None) -> bool:
+    """Whether to skip this variant: a broker runtime on memory stores, or workers outside the files asked for.
+
+    Broker runtimes run on RocksDB stores only; the memory store is covered by the embedded runtime.
+    Depots and PState stores are independent layers: Kafka x memory tested nothing the other three
+    combinations do not, and cost ~30 s of the suite (measured: docs/kafka.md). A worker's task host
+    always keeps its store in RocksDB, so workers x memory would run the RocksDB case again.
+
+    Workers run only the module tests asked for (`_workers_files`): every module test on workers costs
+    more than the CI budget, and the suite does not run them by default yet (tests/runtimes.py says why).
+    """
+    runtime = params.get("runtime")
+    if runtime in BROKER_RUNTIMES and params.get("store_kind") == "memory":
+        return True
+    if runtime != "workers":
+        return False
+    path = nodeid.split("::", 1)[0]
+    return not path.startswith("tests/modules/") or (on_workers is not None and path not in on_workers)

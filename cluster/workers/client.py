@@ -75,6 +75,10 @@ class WorkerClient(ClusterClient):
         self._subscriptions: set[WorkerSubscription] = set()
         self._watcher: asyncio.Task[None] | None = None
 
+    def add_module(self, module: Module, tasks: int) -> None:
+        """Route requests for `module` on `tasks` tasks too (a cluster that launches modules one by one)."""
+        self._modules[module.name] = _routing_runtime(module, tasks)
+
     async def start(self) -> None:
         """Connect to the broker (for the routing table) and open the HTTP session."""
         self._kafka = new_client(self._settings)

@@ -123,6 +123,11 @@ class OutputForwarder:
         self._streams: set[OutputStream] = set()  # main loop
         self._serving: set[OutputStream] = set()  # RPC loop: the responses being written
 
+    def declare(self, module: Module) -> None:
+        """Serve the outputs of `module` too (a cluster that launches modules one by one)."""
+        definition = module.definition()
+        self._declared[definition.name] = set(definition.outputs)
+
     def install(self, app: web.Application) -> None:
         """Serve `POST /outputs` on `app`; its shutdown ends every stream (else it would wait for them)."""
         app.router.add_post("/outputs", self.handle)

@@ -21,6 +21,28 @@ CORE = "core"
 RELATIONSHIPS = "relationships"
 
 
+class InjectedFailures:
+    """How many more failures a flaky step of a test's module raises: one count shared by every copy of it.
+
+    On the workers runtime each task host runs its own deep copy of the module (as each worker process
+    does), so a plain int on the module would give every task a budget of its own and the test's instance
+    none to check.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> InjectedFailures:
+        return self
+
+    def take(self) -> bool:
+        """Use up one failure if any is left; whether one was."""
+        if not self.left:
+            return False
+        self.left -= 1
+        return True
+
+
 @asynccontextmanager
 async def launched(
     path: Path, store_kind: str, tasks: int = 4, clock: FakeClock | None = None, core: Core | None = None

@@ -10,7 +10,18 @@ from cluster.testing import FakeClock
 from modules.core import Core
 from modules.core.fanout import Fanout
 from modules.core.module import DEFAULT_FANOUT_LIMIT
-from tests.modules.core.support import CORE, delete, delivered, follow, follow_all, home, launched, post, register
+from tests.modules.core.support import (
+    CORE,
+    InjectedFailures,
+    delete,
+    delivered,
+    follow,
+    follow_all,
+    home,
+    launched,
+    post,
+    register,
+)
 from topology.context import BatchContext
 
 
@@ -145,11 +156,10 @@ class FlakyFanout(Fanout):
 
     def __init__(self, limit: int, failures: int) -> None:
         super().__init__(limit)
-        self.failures = failures
+        self.failures = InjectedFailures(failures)
 
     def fan_out_buckets(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
-        if self.failures:
-            self.failures -= 1
+        if self.failures.take():
             raise RuntimeError("injected")
         super().fan_out_buckets(ctx, payload)
 
@@ -168,7 +178,7 @@ def test_an_aborted_attempt_delivers_nothing_and_its_retry_delivers_once(tmp_pat
             before = sum(runtime.task_global(t, "home_timelines", lambda _: None).deliveries for t in range(4))
             status = await post(cluster, alice, "once")
             await cluster.controls.wait_idle()
-            assert flaky.failures == 0  # both failures happened, then the batch committed
+            assert flaky.failures.left == 0  # both failures happened, then the batch committed
             after = sum(runtime.task_global(t, "home_timelines", lambda _: None).deliveries for t in range(4))
             assert after - before == 13  # the author and each follower exactly once
             for account in (alice, *followers):

@@ -19,6 +19,7 @@ from tests.modules.core.list_support import (
 )
 from tests.modules.core.support import (
     CORE,
+    InjectedFailures,
     delivered,
     follow,
     follow_all,
@@ -124,11 +125,10 @@ class FlakyListFanout(Fanout):
 
     def __init__(self, limit: int, failures: int) -> None:
         super().__init__(limit)
-        self.failures = failures
+        self.failures = InjectedFailures(failures)
 
     def deliver_lists(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
-        if self.failures:
-            self.failures -= 1
+        if self.failures.take():
             raise RuntimeError("injected")
         super().deliver_lists(ctx, payload)
 
@@ -151,7 +151,7 @@ def test_a_retried_attempt_delivers_to_lists_and_homes_once(tmp_path: Path, stor
             before = list_deliveries(cluster)
             status = await post(cluster, alice, "once")
             await cluster.controls.wait_idle()
-            assert flaky.failures == 0  # both failures happened, then the batch committed
+            assert flaky.failures.left == 0  # both failures happened, then the batch committed
             assert list_deliveries(cluster) - before == len(lists)
             assert all(list_delivered(cluster, list_id) == [status] for list_id in lists)
             assert all(delivered(cluster, owner) == [status] for owner in owners)

@@ -11,7 +11,17 @@ from modules.core import Core
 from modules.core.fanout import Fanout
 from modules.core.module import DEFAULT_FANOUT_LIMIT
 from tests.modules.core.list_support import block, follow_tag, mute
-from tests.modules.core.support import CORE, delivered, follow, home, launched, post, register, register_many
+from tests.modules.core.support import (
+    CORE,
+    InjectedFailures,
+    delivered,
+    follow,
+    home,
+    launched,
+    post,
+    register,
+    register_many,
+)
 from topology.context import BatchContext
 
 TICK_MS = 100
@@ -95,11 +105,10 @@ class FlakyTagFanout(Fanout):
 
     def __init__(self, limit: int, failures: int) -> None:
         super().__init__(limit)
-        self.failures = failures
+        self.failures = InjectedFailures(failures)
 
     def fan_out_tag(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
-        if self.failures:
-            self.failures -= 1
+        if self.failures.take():
             raise RuntimeError("injected")
         super().fan_out_tag(ctx, payload)
 
@@ -119,7 +128,7 @@ def test_a_retried_tag_fanout_delivers_once(tmp_path: Path, store_kind: str) -> 
             before = sum(runtime.task_global(t, "home_timelines", lambda _: None).deliveries for t in range(4))
             status = await post(cluster, alice, "#once")
             await cluster.controls.wait_idle()
-            assert flaky.failures == 0
+            assert flaky.failures.left == 0
             after = sum(runtime.task_global(t, "home_timelines", lambda _: None).deliveries for t in range(4))
             assert after - before == 1 + len(followers)  # the author and each tag follower exactly once
             assert all(delivered(cluster, f) == [status] for f in followers)

@@ -13,7 +13,7 @@ from cluster.inprocess import InProcessCluster
 from cluster.runtime import ModuleRuntime
 from modules.relationships import Relationships
 from tests.modules.relationships.support import MODULE
-from tests.runtimes import new_cluster
+from tests.runtimes import REPLAY_FROM_ZERO, new_cluster, skip_on_workers
 from topology.context import RecordRejected
 
 Dump = dict[tuple[int, str], list[tuple[bytes, bytes]]]
@@ -99,6 +99,7 @@ async def with_real_ids(cluster: InProcessCluster, record: dict[str, Any]) -> di
 
 
 def test_replaying_the_depots_rebuilds_identical_pstates(tmp_path: Path, store_kind: str) -> None:
+    skip_on_workers(REPLAY_FROM_ZERO)
     live_dir, replay_dir = tmp_path / "live", tmp_path / "replay"
 
     async def live() -> Dump:
