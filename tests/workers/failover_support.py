@@ -53,6 +53,15 @@ class Load:
         self.acks.append((time.monotonic(), result.partition % TASKS, time.monotonic() - started))
 
 
+def acknowledged_count(load: Load) -> Callable[[], Awaitable[int]]:
+    """A probe of how many of `load`'s appends were acknowledged so far (for `poll_until`)."""
+
+    async def acknowledged() -> int:
+        return len(load.acknowledged)
+
+    return acknowledged
+
+
 @dataclass
 class Failover:
     """What a kill under load gave: the load, the lost tasks, the failover time, the survivor's and replay's state."""

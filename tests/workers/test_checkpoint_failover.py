@@ -23,9 +23,9 @@ from cluster.workers.checkpoints import CheckpointBucket
 from cluster.workers.client import WorkerClient
 from modules.examples.ledger import Ledger
 from tests.api.s3_server import S3Server, running_s3
+from tests.workers.failover_support import ACCOUNTS, TASKS, Load
 from tests.workers.processes import WorkerProcess, launch_worker
 from tests.workers.support import namespace_for, poll_until, replay_ledger
-from tests.workers.test_failover import ACCOUNTS, TASKS, Load
 
 CHECKPOINT_RECORDS = 20  # small, so machine A uploads several checkpoints per task during the load
 

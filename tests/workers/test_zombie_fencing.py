@@ -18,9 +18,9 @@ from pathlib import Path
 from cluster.workers.client import WorkerClient
 from cluster.workers.rpc import WorkerRequestError
 from modules.examples.ledger import Ledger
+from tests.workers.failover_support import ACCOUNTS, TASKS, Load, acknowledged_count
 from tests.workers.processes import WorkerProcess, launch_worker
 from tests.workers.support import namespace_for, poll_until, replay_ledger
-from tests.workers.test_failover import ACCOUNTS, TASKS, Load, _count
 
 
 class ZombieLoad(Load):
@@ -76,7 +76,7 @@ def test_a_resumed_zombie_writes_nothing_to_the_tasks_it_lost(kafka_bootstrap: s
                     await load.append_one()
 
             appenders = [asyncio.get_running_loop().create_task(appender()) for _ in range(4)]
-            await poll_until(_count(load), lambda n: n >= 100, 30, "appends under way before the pause")
+            await poll_until(acknowledged_count(load), lambda n: n >= 100, 30, "appends under way before the pause")
             os.kill(zombie.process.pid, signal.SIGSTOP)  # appends to its tasks now wait in its sockets
             try:
 
@@ -94,7 +94,7 @@ def test_a_resumed_zombie_writes_nothing_to_the_tasks_it_lost(kafka_bootstrap: s
             await poll_until(zombie_serving_again, lambda seen: bool(seen and seen[-1]), 60, "the zombie to rejoin")
             await poll_until(shares, split, 60, "the two workers to share the tasks again")
             settled = len(load.acknowledged)
-            await poll_until(_count(load), lambda n: n >= settled + 60, 60, "appends after the rejoin")
+            await poll_until(acknowledged_count(load), lambda n: n >= settled + 60, 60, "appends after the rejoin")
             stopped.set()
             await asyncio.wait_for(asyncio.gather(*appenders), 90)
             replayed, count, ids = await replay_ledger(tmp_path / "replay", url, ACCOUNTS)
