@@ -122,8 +122,8 @@ class Membership:
             rebalance_timeout_ms=settings.session_timeout_ms,
         )
         self._consumer.subscribe([self._topic], listener=_Listener(self.assignor, self._on_change, self.lease))
-        renew_on_group_success(self._consumer._coordinator, self.lease)
         await self._consumer.start()
+        renew_on_group_success(self._consumer._coordinator, self.lease)
         self._poller = asyncio.get_running_loop().create_task(self._poll(), name="membership poll")
         self._watchdog = asyncio.get_running_loop().create_task(self._watch_lease(), name="membership lease")
 

@@ -88,13 +88,17 @@ def test_direct_conversations_read_and_remove(tmp_path: Path) -> None:
 
 def test_profile_statuses_filters(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with served(tmp_path) as (client, _):
+        async with served(tmp_path) as (client, cluster):
             alice, bob = await sign_up(client, "alice", "bob")
             theirs = await post(client, bob, "bob's")
             plain = await post(client, alice, "plain #news")
             thread = await post(client, alice, "more", in_reply_to_id=plain["id"])
             reply = await post(client, alice, "to bob", in_reply_to_id=theirs["id"])
+            # Ids are time-ordered to the millisecond; within one ms, statuses and boosts (two id sources,
+            # `modules/ids.py`) do not interleave in append order. The clock is frozen here: move it on.
+            cluster.clock.advance(1)
             boost = await ok(await client.post(f"/api/v1/statuses/{theirs['id']}/reblog", headers=alice.auth))
+            cluster.clock.advance(1)
             private = await post(client, alice, "followers", visibility="private")
             base = f"/api/v1/accounts/{alice.id}/statuses"
 
