@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 from cluster.serve import mastodon_modules
 from cluster.workers.client import WorkerClient
+from tests.workers.failover_support import with_workers
 from tests.workers.modules_support import (
     CORE,
     RELATIONSHIPS,
@@ -41,15 +41,7 @@ def test_a_promoted_standby_serves_the_mastodon_modules_state(kafka_bootstrap: s
 
     async def scenario() -> None:
         workers = [await start(name) for name in ("machine-1", "machine-2")]
-        try:
-            await run(workers)
-        except BaseException:
-            for worker in workers:
-                sys.stderr.write(f"--- {worker.stderr.name}\n{worker.stderr.read_text()[-6000:]}\n")
-            raise
-        finally:
-            for worker in workers:
-                await worker.stop()
+        await with_workers(workers, lambda: run(workers))
 
     async def run(workers: list[WorkerProcess]) -> None:
         async def state() -> list[tuple[set[int], set[int]]]:

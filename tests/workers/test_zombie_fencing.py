@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 from cluster.workers.client import WorkerClient
 from cluster.workers.rpc import WorkerRequestError
 from modules.examples.ledger import Ledger
-from tests.workers.failover_support import ACCOUNTS, TASKS, Load, acknowledged_count
+from tests.workers.failover_support import ACCOUNTS, TASKS, Load, acknowledged_count, with_workers
 from tests.workers.processes import WorkerProcess, launch_worker
 from tests.workers.support import namespace_for, poll_until, replay_ledger
 
@@ -46,15 +45,7 @@ def test_a_resumed_zombie_writes_nothing_to_the_tasks_it_lost(kafka_bootstrap: s
 
     async def scenario() -> None:
         workers = [await start(name) for name in ("machine-1", "machine-2")]
-        try:
-            await run(workers)
-        except BaseException:
-            for worker in workers:
-                sys.stderr.write(f"--- {worker.stderr.name}\n{worker.stderr.read_text()[-6000:]}\n")
-            raise
-        finally:
-            for worker in workers:
-                await worker.stop()
+        await with_workers(workers, lambda: run(workers))
 
     async def run(workers: list[WorkerProcess]) -> None:
         async def shares() -> list[set[int]]:
