@@ -125,12 +125,8 @@ class CrossTaskReads:
         while True:
             address = self._table().owners.get(task)
             if address is not None:
-                try:
-                    value = self._post(address, path, payload)
-                except _Refused:
-                    pass
-                else:
-                    self._unanswered.pop(task, None)
+                answered, value = self._ask_owner(task, address, path, payload)
+                if answered:
                     return value
             if time.monotonic() > deadline:
                 now = time.monotonic()
@@ -146,14 +142,19 @@ class CrossTaskReads:
         address = self._table().owners.get(task)
         if address is not None and now >= held.next_probe:
             held.next_probe = now + self._probe_every_s
-            try:
-                value = self._post(address, path, payload)
-            except _Refused:
-                pass
-            else:
-                self._unanswered.pop(task, None)
+            answered, value = self._ask_owner(task, address, path, payload)
+            if answered:
                 return value
         raise TaskUnavailableError(f"task {task} did not answer a read just now; waiting for a new routing table")
+
+    def _ask_owner(self, task: int, address: str, path: str, payload: bytes) -> tuple[bool, Any]:
+        """Ask `address` for the read: (True, value) if it answered (the task is no longer held off), else False."""
+        try:
+            value = self._post(address, path, payload)
+        except _Refused:
+            return False, None
+        self._unanswered.pop(task, None)
+        return True, value
 
     def _table(self) -> RoutingTable:
         own = self._routing()
