@@ -10,6 +10,7 @@ from typing import Any
 from cluster.inprocess import InProcessCluster
 from cluster.testing import FakeClock
 from modules.core import Core
+from modules.moderation import Moderation
 from modules.notifications import Notifications
 from modules.relationships import Relationships
 from tests.runtimes import new_cluster
@@ -25,10 +26,18 @@ async def launched(
     notifications: Notifications | None = None,
     depots_of: Path | None = None,
 ) -> AsyncIterator[InProcessCluster]:
-    """Yield a cluster on the active runtime running relationships, core, then notifications (4 tasks)."""
+    """Yield a cluster on the active runtime running relationships, core, moderation, then notifications (4 tasks).
+
+    With `depots_of` (a replay), notifications is launched only once relationships and core are idle: on the
+    memory store they rebuild their PStates from their depots, and notifications reads those PStates as it
+    replays (who asked to be notified of an author's posts, blocks, mutes), so it must not run ahead of them.
+    """
     async with new_cluster(path, store=store_kind, clock=clock or FakeClock(), depots_of=depots_of) as cluster:
         await cluster.launch(Relationships(), tasks=4)
         await cluster.launch(Core(), tasks=4)
+        await cluster.launch(Moderation(), tasks=4)
+        if depots_of is not None:
+            await cluster.controls.wait_idle()
         await cluster.launch(notifications or Notifications(), tasks=4)
         yield cluster
 

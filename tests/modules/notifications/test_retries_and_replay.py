@@ -91,10 +91,13 @@ def test_the_output_carries_each_new_notification(tmp_path: Path, store_kind: st
 
 
 def test_replaying_the_depots_rebuilds_identical_pstates(tmp_path: Path, store_kind: str) -> None:
-    """Relationships and core keep their state (copied), so only notifications replays its sources.
+    """Notifications replays its sources into PStates identical to the live ones.
 
+    Relationships and core keep their state (copied); on the memory store they replay their own depots
+    too, and `launched` starts notifications only after they are idle (else it could read who asked to be
+    notified of alice's posts before relationships replayed that follow: a `status` notification missing).
     Undoing records (unfavourite, unfollow, dismiss) stay out: on the memory store core and relationships
-    replay too and append their internal records again, and a repeat after its undo would notify anew.
+    append their internal records again as they replay, and a repeat after its undo would notify anew.
     """
     live_dir, replay_dir = tmp_path / "live", tmp_path / "replay"
     clock = FakeClock()
