@@ -2,7 +2,8 @@
 
 Handlers read the notifications module and render accounts and statuses with `render`; a notification whose
 status is gone (deleted, or no longer visible to the caller) is left out, as Mastodon deletes it with its
-status.
+status. Lists and counts leave out the notifications a notification request holds (policies), but `GET
+/api/v1/notifications/:id` and dismiss find them by id, as Mastodon 4.3's (which marks them `"filtered": true`).
 """
 
 from __future__ import annotations
@@ -153,8 +154,15 @@ async def rendered(request: render.HasApp, viewer: int, found: list[dict[str, An
     for notification in found:
         actor, status = by_account.get(notification["account"]), by_status.get(notification["status"])
         if actor is not None and (notification["status"] is None or status is not None):
-            out.append(entities.notification(notification, actor, status))
+            out.append(with_filtered(entities.notification(notification, actor, status), notification))
     return out
+
+
+def with_filtered(entity: Entity, found: dict[str, Any]) -> Entity:
+    """Mark a notification held by a notification request as Mastodon does (`"filtered": true`, else absent)."""
+    if found.get("filtered"):
+        entity["filtered"] = True
+    return entity
 
 
 def page_of(params: Params, most: int) -> Page:

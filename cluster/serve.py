@@ -51,18 +51,19 @@ def mastodon_modules() -> list[Module]:
 
     Notifications, global timelines, trends and search mirror core's depots; trends and search consume its
     `*interactions` too (favourites for trending statuses, favourited and bookmarked statuses in search).
+    Moderation mirrors nothing and comes before notifications, which reads its limited accounts.
     `tusk worker` hosts the same list, and a `WorkerClient` of them must be built from it too (same
     partitioners and routes).
     """
     return [
         Relationships(),
         Core(),
+        Moderation(),
         Notifications(),
         GlobalTimelines(),
         Trends(interactions=True),
         Search(interactions=True),
         Auth(),
-        Moderation(),
     ]
 
 

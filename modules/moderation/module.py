@@ -1,13 +1,16 @@
-"""The moderation module: reports, stored once per client request, readable by id, by target and newest first.
+"""The moderation module: reports, stored once per client request, readable by id, by target and newest first;
+limited accounts.
 
     depots     *reports          file (records.py), by reporter
+               *account_actions  limit / unlimit (limits.py), by account
     topology   reports (stream)  $$report_by_uuid     reporter -> uuid -> id       (reporter's task)
                                  $$report_id_clock    per-task id clock            (reporter's task)
                                  $$reports            id -> report                 (a hop to the id's task)
                                  $$target_reports     target -> {report ids}       (a hop to the target's task)
-    queries    report(id), report_for_uuid(reporter, uuid), reports_against(target, max_id?, limit?)
-               (routed by their first argument); reports_here(max_id?, limit?) (every task, newest first:
-               take the first `limit`)
+    topology   account_actions (stream)  $$limited_accounts  account -> {"since", "by"}  (limits.py)
+    queries    report(id), report_for_uuid(reporter, uuid), reports_against(target, max_id?, limit?),
+               limit(account) (routed by their first argument); reports_here(max_id?, limit?) (every task,
+               newest first: take the first `limit`)
 
 Filing is idempotent: a retried or repeated record (same reporter and uuid) returns the first report's id and
 writes nothing. A report is {"id", "reporter", "target", "status_ids", "comment", "category", "rule_ids",
@@ -21,6 +24,7 @@ from typing import Any
 
 from depots.declaration import hash_by
 from modules.core.ids import next_id, task_key
+from modules.moderation import limits
 from modules.moderation.records import Record, check_report, reporter_of
 from pstates.schema import Map, SortedMap, SortedSet
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
@@ -31,12 +35,12 @@ MAX_PAGE = 200
 
 
 class Moderation(Module):
-    """Reports against accounts and statuses, for moderators to act on."""
+    """Reports against accounts and statuses, for moderators to act on; the accounts they limited."""
 
     name = "moderation"
 
     def define(self, m: ModuleBuilder) -> None:
-        """Declare the `*reports` depot, the `reports` stream topology and the queries."""
+        """Declare the `*reports` and `*account_actions` depots, their stream topologies and the queries."""
         m.depot("*reports", hash_by(reporter_of))
         topology = m.stream("reports")
         topology.pstate("$$report_by_uuid", Map(int, SortedMap(str, int)))
@@ -49,6 +53,11 @@ class Moderation(Module):
         for fn in (report, report_for_uuid, reports_against):
             m.query(fn.__name__, fn, route=by_key())
         m.query("reports_here", reports_here, route=all_tasks(newest_first))
+        m.depot("*account_actions", hash_by(limits.account_of))
+        actions = m.stream("account_actions")
+        actions.pstate(limits.LIMITED, Map(int, dict))
+        actions.source("*account_actions", limits.on_account_actions)
+        m.query("limit", limits.limit, route=by_key())
 
 
 def on_reports(ctx: StreamContext, record: Record) -> int:

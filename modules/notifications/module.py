@@ -1,6 +1,6 @@
 """The notifications module: per-account notification timelines, dismiss / clear, markers, groups.
 
-Launch relationships and core first (this module mirrors both).
+Launch relationships, core and moderation first (this module mirrors them: moderation for limited accounts).
 
     depots     *notification_ops   dismiss / clear / marker / policy / accept_request / dismiss_request,
                                    by account (records.py)

@@ -10,12 +10,14 @@ As Mastodon's NotifyService: a notification of a filterable type (mention, favou
 follow_request) from a sender the recipient has not accepted is checked against the criteria whose policy
 is not "accept": the recipient does not follow the sender, the sender does not follow the recipient, the
 sender's account is under 30 days old, it is a direct mention (not a reply to the recipient) from someone
-the recipient does not follow; limited accounts (moderation) do not exist here yet, so that criterion never
-applies. A matching "drop" drops the notification; else a matching "filter" stores it flagged `filtered`
-(out of every list, count and group) under the sender's request, whose id is its first filtered
-notification's. Accepting a request allows the sender from then on and brings its notifications into the
-timeline; dismissing it removes them. A request's count and last status are read from the timeline, so
-trimming, undoing (an unfavourite) or dismissing one notification keeps them right without bookkeeping.
+the recipient does not follow, the sender is limited (moderation's `$$limited_accounts`, since before the
+activity) and the recipient does not follow it. A matching "drop" drops the notification; else a matching
+"filter" stores it flagged `filtered` (out of every list, count and group) under the sender's request,
+whose id is its first filtered notification's. Accepting a request allows the sender from then on and
+brings its notifications into the timeline; dismissing it removes them. A request's count and last status
+are read from the timeline, so trimming, undoing (an unfavourite) or dismissing one notification keeps
+them right without bookkeeping. A filtered notification is still one of the recipient's: Mastodon's
+`GET /api/v1/notifications/:id` and dismiss find it by id (with `"filtered": true`), as `notification` does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from modules.moderation.limits import LIMITED, limited_at
 from modules.notifications import grouping
 from modules.notifications.records import FAVOURITE, FOLLOW, FOLLOW_REQUEST, MENTION, REBLOG, Record
 from topology.context import ReadContext, RecordRejected, TopologyContext
@@ -87,7 +90,11 @@ def _matches(ctx: TopologyContext, criterion: str, payload: Payload) -> bool:
         return account is not None and payload["at"] - int(account["created_at"]) < NEW_ACCOUNT_MS
     if criterion == "for_private_mentions":
         return bool(payload.get("private_mention")) and not following.contains(recipient, sender)
-    return False  # for_limited_accounts: no account is limited yet
+    if criterion == "for_limited_accounts":  # the follow first: it is on the recipient's task, the limit is not
+        if following.contains(recipient, sender):
+            return False
+        return limited_at(ctx.pstate(LIMITED, module="moderation").get(sender), payload["at"])
+    raise ValueError(f"unknown notification policy criterion {criterion!r}")
 
 
 def hold(ctx: TopologyContext, recipient: int, sender: int, notification: int, at: int) -> None:

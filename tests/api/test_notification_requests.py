@@ -50,9 +50,18 @@ def test_policy_requests_accept_and_dismiss(tmp_path: Path) -> None:
             assert by_sender[bob.id]["last_status"]["id"] == from_bob
             one = await listed(client, cluster, alice, f"{REQUESTS}/{by_sender[bob.id]['id']}")
             assert one == by_sender[bob.id]
+            held = f"/api/v1/notifications/{by_sender[bob.id]['id']}"  # a request's id is its first notification's
+            found_held = await listed(client, cluster, alice, held)  # Mastodon finds a filtered one by id
+            assert_valid(schemas, "Notification", found_held)
+            assert (found_held["type"], found_held["status"]["id"], found_held["filtered"]) == (
+                "mention",
+                from_bob,
+                True,
+            )
             await ok(await client.post(f"{REQUESTS}/{by_sender[bob.id]['id']}/accept", headers=alice.auth))
             shown = await listed(client, cluster, alice, "/api/v1/notifications")
             assert [(n["type"], n["status"]["id"]) for n in shown] == [("mention", from_bob)]
+            assert "filtered" not in shown[0] and await listed(client, cluster, alice, held) == shown[0]
             body = {"id[]": [by_sender[carol.id]["id"]]}
             await ok(await client.post(f"{REQUESTS}/dismiss", data=body, headers=alice.auth))
             assert await listed(client, cluster, alice, REQUESTS) == []
