@@ -4,7 +4,8 @@ Launch relationships, core and moderation first (this module mirrors them: moder
 
     depots     *notification_ops   dismiss / clear / marker / policy / accept_request / dismiss_request,
                                    by account (records.py)
-    sources    core *statuses_with_id *interactions *poll_events, relationships *follow_events (sources.py)
+    sources    core *statuses_with_id *interactions *poll_events, relationships *follow_events *blocks
+               (sources.py)
     topology   notifications (stream: Mastodon delivers notifications within a second, and dismiss, clear
                and markers must be read back by the request that made them)
                    $$notifications        recipient -> id -> notification, newest `cap` (timeline.py)
@@ -14,7 +15,8 @@ Launch relationships, core and moderation first (this module mirrors them: moder
                    $$markers              account -> timeline -> marker (ops.py)
                    $$notification_policies $$notification_permissions $$notification_requests
                    $$request_of_sender    Mastodon 4.3's notification policies and requests (policies.py)
-               steps notify, unnotify (on the recipient's task), follow_event (on the followee's task)
+               steps notify, unnotify, forget_sender (on the recipient's task), follow_event (on the
+               followee's task)
     output     notifications        {"account", "notification"} after each notification commits
     queries    notifications(account, max_id?, since_id?, min_id?, limit?, types?, exclude_types?,
                from_account?), notification(account, id), unread_count(account, limit?, types?,
@@ -66,9 +68,11 @@ class Notifications(Module):
         topology.source("*interactions", sources.on_interactions, module="core")
         topology.source("*poll_events", sources.on_poll_events, module="core")
         topology.source("*follow_events", sources.on_follow_events, module="relationships")
+        topology.source("*blocks", sources.on_blocks, module="relationships")
         topology.source("*notification_ops", ops.on_ops)
         topology.step(partial(timeline.notify, cap=self.cap), "notify")
         topology.step(timeline.unnotify)
+        topology.step(timeline.forget_sender)
         topology.step(sources.follow_event)
         m.output(timeline.OUTPUT)
         for fn in (queries.notifications, queries.notification, queries.unread_count, queries.grouped, ops.markers):

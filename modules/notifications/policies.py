@@ -128,6 +128,14 @@ def settle(ctx: TopologyContext, recipient: int, request_id: int, accept: bool) 
     return True
 
 
+def forget_request(ctx: TopologyContext, recipient: int, sender: int) -> None:
+    """Drop the recipient's request from `sender`, if any (its notifications are gone already)."""
+    request_id = ctx.pstate(REQUEST_OF_SENDER).get(recipient, sender)
+    if request_id is not None:
+        ctx.pstate(REQUESTS).remove(recipient, request_id)
+        ctx.pstate(REQUEST_OF_SENDER).remove(recipient, sender)
+
+
 def _admit(ctx: TopologyContext, recipient: int, value: Payload) -> None:
     payload = {"type": value["type"], "status": value["status"], "at": value["created_at"]}
     admitted = {k: v for k, v in value.items() if k != "filtered"}

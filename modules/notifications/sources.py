@@ -12,6 +12,8 @@
                                 followed -> `follow`, unless it authorizes a request seen here (Mastodon
                                 then only drops the request's notification); unfollowed removes `follow`;
                                 request_withdrawn / rejected remove `follow_request`
+    relationships *blocks       block: the blocker's notifications from the blocked account go, with its
+                                request (Mastodon's AfterBlockService); later ones are filtered by the block
 
 `$$follow_requesters` (followee -> accounts whose pending request this module saw, kept while the
 request or the follow it became lasts) tells an authorization from a plain follow, also on a retry.
@@ -35,7 +37,8 @@ from modules.notifications.records import (
     UPDATE,
     activity_key,
 )
-from topology.context import StreamContext, TopologyContext
+from modules.relationships.records import BLOCK_OPS, check_pair
+from topology.context import RecordRejected, StreamContext, TopologyContext
 
 Record = dict[str, Any]
 REQUESTERS = "$$follow_requesters"
@@ -168,3 +171,13 @@ def follow_event(ctx: TopologyContext, event: Record) -> None:
     elif op in ("request_withdrawn", "rejected"):
         requesters.remove(followee, follower)
         retract(ctx, followee, request_key)
+
+
+def on_blocks(ctx: StreamContext, record: Record) -> None:
+    """Remove the blocker's notifications from the account it blocks (on the blocker's task)."""
+    try:
+        blocker, blocked = check_pair(record, "blocker", "blocked", BLOCK_OPS)
+    except RecordRejected:
+        return  # relationships refused the record: nothing was blocked
+    if record["op"] == "block":
+        ctx.hop(blocker, "forget_sender", {"recipient": blocker, "sender": blocked})

@@ -143,6 +143,15 @@ def remove_notification(ctx: TopologyContext, recipient: int, notification: int)
     return True
 
 
+def forget_sender(ctx: TopologyContext, payload: Payload) -> None:
+    """Remove every notification `sender` caused `recipient`, and its request (a block; on the recipient's task)."""
+    recipient, sender = payload["recipient"], payload["sender"]
+    found = [key for key, value in ctx.pstate(NOTIFICATIONS).range(recipient) if value["account"] == sender]
+    for notification in found:
+        remove_notification(ctx, recipient, notification)
+    policies.forget_request(ctx, recipient, sender)
+
+
 def clear(ctx: TopologyContext, recipient: int) -> None:
     """Remove every notification of `recipient` with its indexes."""
     for name in (NOTIFICATIONS, KEYS, grouping.GROUPS):

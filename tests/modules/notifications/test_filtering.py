@@ -1,15 +1,19 @@
-"""Mastodon's filters: nothing from blocked accounts, accounts muted with notifications, muted conversations."""
+"""Mastodon's filters: nothing from blocked accounts (a block removes what they notified), accounts muted with
+notifications, muted conversations."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from cluster.testing import FakeClock
 from tests.modules.core.interaction_support import act
-from tests.modules.core.support import post, register
-from tests.modules.notifications.support import kinds, launched
+from tests.modules.core.support import follow, post, register
+from tests.modules.notifications.support import MODULE, kinds, launched
 from tests.modules.relationships.support import append, block
+from topology.context import RecordRejected
 
 
 def test_blocks_and_mutes_with_notifications_filter(tmp_path: Path, store_kind: str) -> None:
@@ -50,5 +54,32 @@ def test_a_muted_conversation_is_quiet(tmp_path: Path, store_kind: str) -> None:
             await act(cluster, "unmute", alice, root)
             await act(cluster, "reblog", bob, root)
             assert ("reblog", bob, root) in await kinds(cluster, alice)
+
+    asyncio.run(scenario())
+
+
+def test_a_block_removes_what_the_blocked_account_notified_and_its_request(tmp_path: Path, store_kind: str) -> None:
+    clock = FakeClock()
+
+    async def scenario() -> None:
+        async with launched(tmp_path, store_kind, clock=clock) as cluster:
+            alice, bob, carol = [await register(cluster, name) for name in ("alice", "bob", "carol")]
+            await follow(cluster, bob, alice)
+            status = await post(cluster, alice, "hello")
+            await act(cluster, "favourite", bob, status)
+            await post(cluster, bob, "psst @alice", visibility="direct", mentions=[alice])  # filtered: a request
+            await act(cluster, "favourite", carol, status)
+            assert len(await kinds(cluster, alice)) == 3
+            assert len(await cluster.query(MODULE, "notification_requests", alice)) == 1
+            await block(cluster, alice, bob)  # Mastodon deletes the blocker's notifications from the blocked
+            assert await kinds(cluster, alice) == [("favourite", carol, status)]
+            assert await cluster.query(MODULE, "notification_requests", alice) == []
+            await block(cluster, bob, carol)  # another pair's block touches nothing of alice's
+            with pytest.raises(RecordRejected, match="cannot block itself"):
+                await block(cluster, alice, alice)  # in the depot all the same: notifications skips it too
+            await block(cluster, alice, bob, op="unblock")
+            clock.advance(1)
+            await act(cluster, "reblog", bob, status)
+            assert [kind for kind, _, _ in await kinds(cluster, alice)] == ["reblog", "favourite"]
 
     asyncio.run(scenario())
