@@ -148,3 +148,22 @@ def test_a_notification_streams_to_the_recipient(tmp_path: Path) -> None:
             await ws.close()
 
     asyncio.run(scenario())
+
+
+def test_notifications_of_a_deleted_status_are_left_out(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with served(tmp_path) as (client, cluster):
+            alice, bob = await sign_up(client, "alice", "bob")
+            status = await post(client, alice, "soon gone")
+            await favourite(cluster, bob, status)
+            await ok(await client.post(f"/api/v1/accounts/{alice.id}/follow", headers=bob.auth))
+            found = await (await notifications(client, cluster, alice)).json()
+            liked = next(n for n in found if n["type"] == "favourite")
+            await ok(await client.delete(f"/api/v1/statuses/{status}", headers=alice.auth))
+            left = await (await notifications(client, cluster, alice)).json()
+            assert [n["type"] for n in left] == ["follow"]  # Mastodon deletes them with the status
+            await error(await client.get(f"/api/v1/notifications/{liked['id']}", headers=alice.auth), 404)
+            groups = (await ok(await client.get("/api/v2/notifications", headers=alice.auth)))["notification_groups"]
+            assert [g["type"] for g in groups] == ["follow"]
+
+    asyncio.run(scenario())
