@@ -12,11 +12,12 @@ Launch relationships, core and moderation first (this module mirrors them: moder
                    $$notification_keys    recipient -> activity key -> id
                    $$notification_groups  recipient -> group prefix -> {"bucket", "latest"} (grouping.py)
                    $$follow_requesters    followee -> requesters seen (sources.py)
+                   $$mentioned            author -> status -> {"accounts"} until deleted (sources.py)
                    $$markers              account -> timeline -> marker (ops.py)
                    $$notification_policies $$notification_permissions $$notification_requests
                    $$request_of_sender    Mastodon 4.3's notification policies and requests (policies.py)
                steps notify, unnotify, forget_sender (on the recipient's task), follow_event (on the
-               followee's task)
+               followee's task), note_mentions, forget_status (on the author's task)
     output     notifications        {"account", "notification"} after each notification commits
     queries    notifications(account, max_id?, since_id?, min_id?, limit?, types?, exclude_types?,
                from_account?), notification(account, id), unread_count(account, limit?, types?,
@@ -25,8 +26,8 @@ Launch relationships, core and moderation first (this module mirrors them: moder
                notification_request(account, id)      all routed by account
 
 Types: mention, status, reblog, favourite, follow, follow_request, poll, update. Writes are idempotent
-(at-least-once stream): one notification per recipient and activity key. Not done: removing
-notifications of a deleted status (readers drop them at hydration).
+(at-least-once stream): one notification per recipient and activity key. A deleted status takes its
+notifications with it but its voters' `poll` and its boosters' `update` ones (readers drop those at hydration).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Notifications(Module):
         topology.pstate(timeline.KEYS, Map(int, SortedMap(str, int)))
         topology.pstate(GROUPS, Map(int, SortedMap(str, dict)))
         topology.pstate(sources.REQUESTERS, Map(int, SortedSet(int)))
+        topology.pstate(sources.MENTIONED, Map(int, SortedMap(int, dict)))
         topology.pstate(ops.MARKERS, Map(int, SortedMap(str, dict)))
         topology.pstate(policies.POLICIES, Map(int, dict))
         topology.pstate(policies.PERMISSIONS, Map(int, SortedSet(int)))
@@ -74,6 +76,8 @@ class Notifications(Module):
         topology.step(timeline.unnotify)
         topology.step(timeline.forget_sender)
         topology.step(sources.follow_event)
+        topology.step(sources.note_mentions)
+        topology.step(sources.forget_status)
         m.output(timeline.OUTPUT)
         for fn in (queries.notifications, queries.notification, queries.unread_count, queries.grouped, ops.markers):
             m.query(fn.__name__, fn, route=by_key())

@@ -3,7 +3,8 @@
     core *statuses_with_id      create: `mention` to each mentioned account; `status` to followers with
                                 notify on (not for boosts or direct statuses, nor to someone mentioned);
                                 update: `update` (with the edit's revision) to every account that
-                                boosted the status
+                                boosted the status; delete: removes the author's notifications about it
+                                (favourites, boosts, its poll), the mentions and the `status` ones
     core *interactions          favourited / reblogged: `favourite` / `reblog` to the status' author;
                                 unfavourited / unreblogged remove it (Mastodon destroys a favourite's or
                                 a boost's notification with it)
@@ -17,8 +18,10 @@
 
 `$$follow_requesters` (followee -> accounts whose pending request this module saw, kept while the
 request or the follow it became lasts) tells an authorization from a plain follow, also on a retry.
-A deleted status keeps its notifications here; readers drop the ones whose status is gone when they
-hydrate (Mastodon deletes them with the status).
+`$$mentioned` (author -> status -> {"accounts"}, on the author's task, until the status is deleted) tells a
+delete whom the status mentioned: core's delete record does not say, and Mastodon deletes the notifications
+with the status. Still left when a status goes: the `poll` notifications of its voters and the `update` ones
+of its boosters (readers drop notifications whose status is gone when they hydrate).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from topology.context import RecordRejected, StreamContext, TopologyContext
 
 Record = dict[str, Any]
 REQUESTERS = "$$follow_requesters"
+MENTIONED = "$$mentioned"
 PAGE = 1_000  # followers read per range call, boosters per query page
 BOOSTERS_PAGE = 80
 
@@ -75,6 +79,9 @@ def on_statuses(ctx: StreamContext, record: Record) -> None:
         on_created(ctx, record["status"], record.get("conversation"))
     elif record.get("op") == "update":
         on_updated(ctx, int(record["id"]), int(record["author"]), record.get("revision"))
+    elif record.get("op") == "delete":
+        author = int(record["author"])
+        ctx.hop(author, "forget_status", {"author": author, "status": int(record["id"])})
 
 
 def on_created(ctx: StreamContext, delivery: Record, thread: int | None) -> None:
@@ -87,6 +94,8 @@ def on_created(ctx: StreamContext, delivery: Record, thread: int | None) -> None
     for mentioned in sorted(mentions):
         private = direct and delivery.get("reply_to") != mentioned  # Mastodon: not a reply to the recipient
         send(ctx, MENTION, mentioned, author, status, activity_key(MENTION, status), thread, private_mention=private)
+    if mentions:
+        ctx.hop(author, "note_mentions", {"author": author, "status": status, "accounts": sorted(mentions)})
     if direct:
         return
     for follower in notify_followers(ctx, author):
@@ -115,6 +124,23 @@ def on_updated(ctx: StreamContext, status: int, author: int, revision: int | Non
         if len(page) < BOOSTERS_PAGE:
             return
         max_id = int(page[-1][0])
+
+
+def note_mentions(ctx: TopologyContext, payload: Record) -> None:
+    """Remember whom a status mentioned, for its delete (on the author's task; a retry writes the same)."""
+    ctx.pstate(MENTIONED).put(payload["author"], payload["status"], {"accounts": payload["accounts"]})
+
+
+def forget_status(ctx: TopologyContext, payload: Record) -> None:
+    """Retract the notifications a deleted status caused (on its author's task)."""
+    author, status = int(payload["author"]), int(payload["status"])
+    timeline.forget_about(ctx, author, status)
+    mentioned = ctx.pstate(MENTIONED).get(author, status)
+    for account in mentioned["accounts"] if mentioned is not None else []:
+        retract(ctx, int(account), activity_key(MENTION, status))
+    ctx.pstate(MENTIONED).remove(author, status)
+    for follower in notify_followers(ctx, author):  # a follower who stopped since keeps his: readers drop it
+        retract(ctx, follower, activity_key(STATUS, status))
 
 
 def on_interactions(ctx: StreamContext, record: Record) -> None:

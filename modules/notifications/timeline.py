@@ -152,6 +152,13 @@ def forget_sender(ctx: TopologyContext, payload: Payload) -> None:
     policies.forget_request(ctx, recipient, sender)
 
 
+def forget_about(ctx: TopologyContext, recipient: int, status: int) -> None:
+    """Remove every notification of `recipient` about `status` (it was deleted; on the recipient's task)."""
+    found = [key for key, value in ctx.pstate(NOTIFICATIONS).range(recipient) if value["status"] == status]
+    for notification in found:
+        remove_notification(ctx, recipient, notification)
+
+
 def clear(ctx: TopologyContext, recipient: int) -> None:
     """Remove every notification of `recipient` with its indexes."""
     for name in (NOTIFICATIONS, KEYS, grouping.GROUPS):
