@@ -76,11 +76,12 @@ EMPTY_PAGE = IntPage(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint8), (
 
 def encode_values(raws: list[bytes]) -> tuple[np.ndarray, tuple[bytes, ...]]:
     """Return each of `raws` as a code into the distinct encodings, and those encodings in first-seen order."""
-    table: dict[bytes, int] = {}
-    setdefault = table.setdefault
-    codes = [setdefault(raw, len(table)) for raw in raws]
-    dtype = np.uint8 if len(table) <= 1 << 8 else np.uint16 if len(table) <= 1 << 16 else np.uint32
-    return np.array(codes, dtype=dtype), tuple(table)
+    values = tuple(dict.fromkeys(raws))  # C loops only: this runs on every cache miss, once per row
+    if len(values) <= 1:  # nearly every bucket: all its follows have the same options
+        return np.zeros(len(raws), dtype=np.uint8), values
+    index = {raw: code for code, raw in enumerate(values)}
+    dtype = np.uint8 if len(values) <= 1 << 8 else np.uint16 if len(values) <= 1 << 16 else np.uint32
+    return np.fromiter(map(index.__getitem__, raws), dtype=dtype, count=len(raws)), values
 
 
 class PageCache:
