@@ -75,10 +75,18 @@ EMPTY_PAGE = IntPage(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint8), (
 
 
 def encode_values(raws: list[bytes]) -> tuple[np.ndarray, tuple[bytes, ...]]:
-    """Return each of `raws` as a code into the distinct encodings, and those encodings in first-seen order."""
-    values = tuple(dict.fromkeys(raws))  # C loops only: this runs on every cache miss, once per row
-    if len(values) <= 1:  # nearly every bucket: all its follows have the same options
-        return np.zeros(len(raws), dtype=np.uint8), values
+    """Return each of `raws` as a code into the distinct encodings, and those encodings in first-seen order.
+
+    Each raw is one msgpack object, and msgpack objects are self-delimiting: so if the concatenation of the
+    raws is the first one repeated, every raw is the first one. That test is a join and a memcmp, no Python
+    work per row; it holds for nearly every bucket (all its follows have the same options).
+    """
+    if not raws:
+        return np.zeros(0, dtype=np.uint8), ()
+    first = raws[0]
+    if b"".join(raws) == first * len(raws):
+        return np.zeros(len(raws), dtype=np.uint8), (first,)
+    values = tuple(dict.fromkeys(raws))
     index = {raw: code for code, raw in enumerate(values)}
     dtype = np.uint8 if len(values) <= 1 << 8 else np.uint16 if len(values) <= 1 << 16 else np.uint32
     return np.fromiter(map(index.__getitem__, raws), dtype=dtype, count=len(raws)), values
