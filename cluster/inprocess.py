@@ -133,7 +133,8 @@ class InProcessCluster(ClusterClient):
         self.data_dir = Path(data_dir)
         self.clock: Clock = clock or SystemClock()
         self.store_kind = store
-        self.page_cache = page_cache or shared_cache()  # decoded pages of PStates declared with one
+        # Decoded pages of the PStates declared with a page cache (`pstates.page_cache`), shared by every module.
+        self.page_cache = shared_cache() if page_cache is None else page_cache
         self.fsync = fsync
         self.depot_storage = open_depot_storage(depots, self.data_dir, fsync)
         self.runtimes: dict[str, ModuleRuntime] = {}

@@ -77,7 +77,7 @@ class ModuleRuntime:
         self.meta = {task: store.column(META_COLUMN) for task, store in self.stores.items()}
         self.logs = logs  # one per declared depot, opened by the cluster's depot storage
         self._owners: dict[str, tuple[TopologySpec, PStateSpec]] = definition.pstate_specs()
-        self.page_cache = page_cache or shared_cache()
+        self.page_cache = shared_cache() if page_cache is None else page_cache
         self._watch_cached_pstates()
         self._committed_views: dict[int, dict[str, Any]] = {t: {} for t in self.owned}
         self._task_globals: dict[int, dict[str, Any]] = {t: {} for t in self.owned}
