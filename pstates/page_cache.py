@@ -35,7 +35,7 @@ import numpy as np
 from pstates.keycodec import INT_TAG, PREFIX_END, decode_key_at
 
 DEFAULT_BUDGET_BYTES = 256 << 20
-ENTRY_OVERHEAD_BYTES = 256  # the entry's objects, its LRU slot and its key, roughly
+ENTRY_OVERHEAD_BYTES = 512  # the entry's objects, its LRU slot and its key (tracemalloc: ~550 with one value)
 VALUE_OVERHEAD_BYTES = 64  # each distinct encoding: a bytes object and its slot in the tuple
 INT_PREFIX = bytes([INT_TAG])
 

@@ -134,7 +134,7 @@ def test_a_fill_that_raced_a_write_is_not_kept(store: KVStore) -> None:
 
 
 def test_eviction_keeps_the_budget_and_pages_right(store: KVStore) -> None:
-    cache = PageCache(budget_bytes=5_000)  # a few of these buckets (~700 bytes each) at most
+    cache = PageCache(budget_bytes=5_000)  # a few of these buckets (~970 bytes each) at most
     view = committed(store, cache)
     txn = Transaction(store)
     many = writer(txn)
@@ -192,7 +192,7 @@ OPS = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=OPS, budget=st.sampled_from([600, 3_000, 1 << 20]))
+@given(ops=OPS, budget=st.sampled_from([4_000, 8_000, 1 << 20]))
 def test_cached_reads_equal_uncached_reads(
     open_store: StoreOpener, ops: list[tuple[str, int, int]], budget: int
 ) -> None:

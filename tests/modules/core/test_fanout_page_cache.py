@@ -118,7 +118,7 @@ def test_a_follow_whose_round_aborted_never_reaches_a_fanout(tmp_path: Path, sto
 
 def test_a_tiny_budget_evicts_and_every_delivery_is_still_right(tmp_path: Path, store_kind: str) -> None:
     skip_on_workers("task hosts read through their process's shared page cache, not one a test gives")
-    cache = PageCache(budget_bytes=2_400)  # room for 4 of these buckets (~530 bytes each): 5 authors evict
+    cache = PageCache(budget_bytes=3_600)  # room for 4 of these buckets (~790 bytes each): 5 authors evict
 
     async def scenario() -> None:
         async with cluster_with(tmp_path, store_kind, cache) as (cluster, _):
