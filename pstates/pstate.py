@@ -306,11 +306,12 @@ class SortedMapPState(_Collection):
         whole = watch.get(outer)
         if whole is None:
             generation = watch.generation  # before reading: a write landing meanwhile refuses the fill
-            if self.size(key) * ROW_BYTES > watch.cache.max_entry_bytes:  # too big to keep: read the page only
+            most = watch.cache.max_entry_bytes // ROW_BYTES  # rows a collection the cache keeps has at most
+            ids, raws = self._int_rows(outer + ELEMENTS, None, most + 1)
+            whole = IntPage(ids, *encode_values(raws))
+            if len(raws) > most:  # too big to keep (and maybe cut short): read the page alone
                 ids, raws = self.int_range_raw(key, start, limit)
                 return IntPage(ids, *encode_values(raws))
-            ids, raws = self._int_rows(outer + ELEMENTS, None, None)
-            whole = IntPage(ids, *encode_values(raws))
             watch.fill(outer, whole, generation)
         return whole.page(start, limit)
 
