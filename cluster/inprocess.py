@@ -36,6 +36,7 @@ from depots.declaration import DepotSpec
 from depots.errors import InternalDepotError
 from depots.log import AppendReceipt, DepotLog, FsyncPolicy
 from pstates.errors import TuskError
+from pstates.page_cache import PageCache, shared_cache
 from pstates.store import KVStore, open_store
 from topology.module import DefinitionError, MicrobatchTopologySpec, Module, ModuleDefinition, StreamTopologySpec
 
@@ -125,12 +126,15 @@ class InProcessCluster(ClusterClient):
         store: str = "rocksdb",
         fsync: FsyncPolicy = FsyncPolicy.ALWAYS,
         depots: str = DEFAULT_DEPOTS_URL,
+        page_cache: PageCache | None = None,
     ) -> None:
         if store not in ("rocksdb", "memory"):
             raise ValueError(f"store must be 'rocksdb' or 'memory', got {store!r}")
         self.data_dir = Path(data_dir)
         self.clock: Clock = clock or SystemClock()
         self.store_kind = store
+        # Decoded pages of the PStates declared with a page cache (`pstates.page_cache`), shared by every module.
+        self.page_cache = shared_cache() if page_cache is None else page_cache
         self.fsync = fsync
         self.depot_storage = open_depot_storage(depots, self.data_dir, fsync)
         self.runtimes: dict[str, ModuleRuntime] = {}
@@ -175,7 +179,7 @@ class InProcessCluster(ClusterClient):
     async def _new_runtime(self, definition: ModuleDefinition, tasks: int, directory: Path) -> ModuleRuntime:
         """Open a module's depot logs and every task's store (a worker's task host opens one task)."""
         logs = await self.depot_storage.open_logs(definition, tasks)
-        return ModuleRuntime(definition, tasks, directory, self._open_task_store, logs)
+        return ModuleRuntime(definition, tasks, directory, self._open_task_store, logs, page_cache=self.page_cache)
 
     def _new_microbatch_runner(self, runtime: ModuleRuntime, spec: MicrobatchTopologySpec) -> MicrobatchRunner:
         """The runner of one microbatch topology (a worker's task host persists its plans)."""

@@ -16,6 +16,7 @@ from depots.errors import UnknownDepotError
 from depots.log import DepotLog
 from pstates.errors import UnknownPStateError
 from pstates.keycodec import Key, encode_key, partition_of
+from pstates.page_cache import PageCache, shared_cache
 from pstates.pstate import bind
 from pstates.schema import PStateSpec
 from pstates.store import KVStore
@@ -63,6 +64,7 @@ class ModuleRuntime:
         open_task_store: StoreFactory,
         logs: dict[str, DepotLog],
         owned: Collection[int] | None = None,
+        page_cache: PageCache | None = None,
     ) -> None:
         check_task_count(tasks)
         self.definition = definition
@@ -75,6 +77,8 @@ class ModuleRuntime:
         self.meta = {task: store.column(META_COLUMN) for task, store in self.stores.items()}
         self.logs = logs  # one per declared depot, opened by the cluster's depot storage
         self._owners: dict[str, tuple[TopologySpec, PStateSpec]] = definition.pstate_specs()
+        self.page_cache = shared_cache() if page_cache is None else page_cache
+        self._watch_cached_pstates()
         self._committed_views: dict[int, dict[str, Any]] = {t: {} for t in self.owned}
         self._task_globals: dict[int, dict[str, Any]] = {t: {} for t in self.owned}
         self._random = random.Random(0)
@@ -123,6 +127,13 @@ class ModuleRuntime:
             known = ", ".join(sorted(self._owners)) or "none"
             raise UnknownPStateError(f"module {self.name!r} has no PState {name!r} (it declares: {known})")
         return found
+
+    def _watch_cached_pstates(self) -> None:
+        """Watch every PState declared with a page cache, on every store, before anything reads or writes them."""
+        for name, (_, spec) in self._owners.items():
+            if spec.page_cache:
+                for store in self.stores.values():
+                    store.watch_column(name, self.page_cache)
 
     def committed_view(self, task: int, name: str) -> Any:
         """Read-only view of PState `name` on `task`: committed state only."""

@@ -6,6 +6,9 @@ never written (an open transaction) is gone, as after a crash. `sync` has nothin
 
 Range reads copy the matching pairs first: that gives the snapshot semantics of a RocksDB iterator, so a
 caller may write while it still holds one.
+
+A watched column (`watch_column`, `pstates.page_cache`) has one watch per column data, whichever instance
+of the store watched it or writes it, so every write to the data invalidates the one cache of it.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from typing import cast
 from sortedcontainers import SortedDict
 
 from pstates.errors import StoreClosedError
+from pstates.page_cache import ColumnWatch, PageCache, TouchedColumns
 from pstates.store import ColumnHandle, KVStore, WriteBatch
 
 # name -> column name -> column data; what survives `close()` and is seen again by `open()`.
 _REGISTRY: dict[str, dict[str, SortedDict]] = {}
+# id of a column's data -> its page cache watch (the data outlives store instances; `forget` drops both).
+_WATCHES: dict[int, ColumnWatch] = {}
 
 _PUT, _DELETE, _DELETE_RANGE = 0, 1, 2
 RESERVED_COLUMN = "default"
@@ -34,6 +40,11 @@ class MemoryColumn:
     def __init__(self, name: str, data: SortedDict) -> None:
         self.name = name
         self.data = data
+
+    @property
+    def watch(self) -> ColumnWatch | None:
+        """The page cache watch of this column's data, if it is watched."""
+        return _WATCHES.get(id(self.data))
 
     def __repr__(self) -> str:
         return f"MemoryColumn({self.name!r})"
@@ -81,7 +92,10 @@ class MemoryStore(KVStore):
     @staticmethod
     def forget(name: str) -> None:
         """Drop the committed data of store `name` (tests use it to start from nothing)."""
-        _REGISTRY.pop(name, None)
+        for data in _REGISTRY.pop(name, {}).values():
+            watch = _WATCHES.pop(id(data), None)
+            if watch is not None:
+                watch.close()
 
     def column(self, name: str) -> ColumnHandle:
         """Return the handle of column `name`, creating the column if it does not exist yet."""
@@ -128,6 +142,16 @@ class MemoryStore(KVStore):
             keys = islice(keys, limit)
         return iter([(key, data[key]) for key in keys])
 
+    def watch_column(self, name: str, cache: PageCache) -> ColumnWatch:
+        """Cache committed reads of column `name` in `cache`; every write to the column invalidates it."""
+        data = _data(self.column(name))
+        watch = _WATCHES.get(id(data))
+        if watch is None or watch.cache is not cache or watch.closed:
+            if watch is not None:
+                watch.close()
+            watch = _WATCHES[id(data)] = cache.watch(name)
+        return watch
+
     def new_batch(self) -> WriteBatch:
         """Return an empty batch for this store."""
         return MemoryWriteBatch()
@@ -137,6 +161,7 @@ class MemoryStore(KVStore):
         self._check_open()
         if not isinstance(batch, MemoryWriteBatch):
             raise TypeError(f"MemoryStore cannot write a {type(batch).__name__}")
+        touched = TouchedColumns()
         for op, data, key, arg in batch.ops:
             if op == _PUT:
                 data[key] = arg
@@ -145,10 +170,21 @@ class MemoryStore(KVStore):
             else:
                 for doomed in list(data.irange(key, arg, inclusive=(True, False))):
                     del data[doomed]
+            watch = _WATCHES.get(id(data)) if _WATCHES else None
+            if watch is not None:
+                if op == _DELETE_RANGE:
+                    touched.range(watch, key, arg)
+                else:
+                    touched.key(watch, key)
+        touched.invalidate()
 
     def close(self) -> None:
         """Release the store; committed writes stay in the registry. Idempotent."""
         self._closed = True
+        for handle in self._handles.values():
+            watch = handle.watch
+            if watch is not None:  # the data stays, and so would its coherent cache: dropped all the same
+                watch.clear()
         self._handles.clear()
 
     def _check_open(self) -> None:

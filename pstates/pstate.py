@@ -21,6 +21,7 @@ import numpy as np
 
 from pstates.errors import PStateWriteError, SchemaError
 from pstates.keycodec import INT_OFFSET, INT_TAG, PACK_TAGGED_U64, PREFIX_END, Key, encode_key, suffix_decoder
+from pstates.page_cache import ColumnWatch, IntPage, encode_values
 from pstates.schema import (
     ELEMENTS,
     LINKED_MEMBERS,
@@ -45,6 +46,7 @@ _Inner = TypeVar("_Inner", SortedMap, SortedSet)
 _pack_meta = msgpack.Packer(use_bin_type=True).pack
 _pack_value = msgpack.Packer(use_bin_type=True).pack  # what `schema.value_packer` does for `object`
 _unpackb = msgpack.unpackb  # called inline on hot paths; `schema.unpack` documents the options
+ROW_BYTES = 9  # a cached int row: its int64 id and (nearly always) a one-byte value code
 
 
 class PStateBase:
@@ -258,6 +260,10 @@ class SortedMapPState(_Collection):
         self._int_subs = inner.key_type is int
         self._decode_sub = suffix_decoder(inner.key_type)
         self._pack = self._value_packer("value", inner.value_type)
+        # Committed reads of a watched column go through its page cache; a transaction's never do, as
+        # they see its uncommitted writes (`pstates.page_cache`).
+        watch = None if isinstance(reader, Transaction) else getattr(self._column, "watch", None)
+        self._watch: ColumnWatch | None = watch
 
     def get(self, key: Key, sub: Key, default: Any = None) -> Any:
         """Value at `sub` in the map at `key`, or `default`."""
@@ -286,6 +292,29 @@ class SortedMapPState(_Collection):
         outer = encode_key(key)
         self._put_element(writer, outer, outer + ELEMENTS + encode_key(sub), self._pack(value))
 
+    def int_page(self, key: Key, start: int | None = None, limit: int | None = None) -> IntPage:
+        """Int subs `>= start` of the map at `key` (at most `limit`), values as codes into their distinct encodings.
+
+        On a committed view of a PState declared with `page_cache`, served from the process's page cache
+        (the whole map at `key` decoded once, then sliced); otherwise read from the store.
+        """
+        watch = self._watch
+        if watch is None:
+            ids, raws = self.int_range_raw(key, start, limit)
+            return IntPage(ids, *encode_values(raws))
+        outer = encode_key(key)
+        whole = watch.get(outer)
+        if whole is None:
+            generation = watch.generation  # before reading: a write landing meanwhile refuses the fill
+            most = watch.cache.max_entry_bytes // ROW_BYTES  # rows a collection the cache keeps has at most
+            ids, raws = self._int_rows(outer + ELEMENTS, None, most + 1)
+            whole = IntPage(ids, *encode_values(raws))
+            if len(raws) > most:  # too big to keep (and maybe cut short): read the page alone
+                ids, raws = self.int_range_raw(key, start, limit)
+                return IntPage(ids, *encode_values(raws))
+            watch.fill(outer, whole, generation)
+        return whole.page(start, limit)
+
     def int_range_raw(
         self, key: Key, start: int | None = None, limit: int | None = None
     ) -> tuple[np.ndarray, list[bytes]]:
@@ -294,7 +323,9 @@ class SortedMapPState(_Collection):
         For maps keyed by ints read in bulk (a fanout page): the subs are decoded with numpy, not one call
         each, and values that repeat (the same options on most rows) can be decoded once by the caller.
         """
-        prefix = encode_key(key) + ELEMENTS
+        return self._int_rows(encode_key(key) + ELEMENTS, start, limit)
+
+    def _int_rows(self, prefix: bytes, start: int | None, limit: int | None) -> tuple[np.ndarray, list[bytes]]:
         low, high = self._bounds(prefix, start, None)
         pairs = list(self._range(self._column, low, high, limit=limit))
         if not pairs:

@@ -8,6 +8,9 @@ rocksdict keeps a database open while any object derived from it is alive (a col
 iterator), and only then releases the directory lock. So `close()` swaps every handed-out column's Rdict for
 a stub that raises `StoreClosedError`: a stale handle can neither keep the database locked nor read it.
 Range iterators must still be dropped (or exhausted) before the same path can be reopened.
+
+A watched column (`watch_column`, `pstates.page_cache`) carries its watch on its handle: a batch notes the
+keys it writes there, `write` invalidates them once RocksDB applied the batch, and `close` drops them all.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from rocksdict import Checkpoint, ColumnFamily, Options, Rdict, ReadOptions, Wri
 from rocksdict import WriteBatch as RawWriteBatch
 
 from pstates.errors import StoreClosedError
+from pstates.page_cache import ColumnWatch, PageCache, TouchedColumns
 from pstates.store import ColumnHandle, KVStore, WriteBatch
 
 DEFAULT_COLUMN_FAMILY = "default"
@@ -32,12 +36,13 @@ PairIterator: TypeAlias = Iterator[tuple[bytes, bytes]]
 class RocksColumn:
     """A column handle of a `RocksDBStore`: the family's Rdict (reads) and its handle (batch writes)."""
 
-    __slots__ = ("handle", "name", "rdict")
+    __slots__ = ("handle", "name", "rdict", "watch")
 
     def __init__(self, name: str, rdict: Rdict | _ClosedRdict, handle: ColumnFamily | None) -> None:
         self.name = name
         self.rdict = rdict
         self.handle = handle
+        self.watch: ColumnWatch | None = None
 
     def __repr__(self) -> str:
         return f"RocksColumn({self.name!r})"
@@ -56,29 +61,43 @@ class _ClosedRdict:
 class RocksWriteBatch(WriteBatch):
     """A rocksdict `WriteBatch` in raw mode, addressed by column handles."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "touched")
 
     def __init__(self) -> None:
         self.raw = RawWriteBatch(raw_mode=True)
+        self.touched = TouchedColumns()  # writes to watched columns, invalidated by `RocksDBStore.write`
 
     def put(self, column: ColumnHandle, key: bytes, value: bytes) -> None:
         """Set `key` to `value` in `column` when the batch is written."""
         self.raw.put(key, value, _family(column))
+        watch = cast(RocksColumn, column).watch
+        if watch is not None:
+            self.touched.key(watch, key)
 
     def put_many(self, column: ColumnHandle, pairs: Iterable[tuple[bytes, bytes]]) -> None:
         """Set every `(key, value)` of `pairs` in `column`, resolving the column family once."""
         put, family = self.raw.put, _family(column)
+        watch = cast(RocksColumn, column).watch
+        if watch is not None:
+            pairs = list(pairs)
+            self.touched.many(watch, [key for key, _ in pairs])
         for key, value in pairs:
             put(key, value, family)
 
     def delete(self, column: ColumnHandle, key: bytes) -> None:
         """Remove `key` from `column` when the batch is written (no error if absent)."""
         self.raw.delete(key, _family(column))
+        watch = cast(RocksColumn, column).watch
+        if watch is not None:
+            self.touched.key(watch, key)
 
     def delete_range(self, column: ColumnHandle, start: bytes, end: bytes) -> None:
         """Remove every key `start <= key < end` from `column` when the batch is written."""
         if start < end:  # RocksDB rejects an inverted range at write time; an empty one is a no-op
             self.raw.delete_range(start, end, _family(column))
+            watch = cast(RocksColumn, column).watch
+            if watch is not None:
+                self.touched.range(watch, start, end)
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -169,7 +188,19 @@ class RocksDBStore(KVStore):
         """Apply `batch` atomically; `sync=True` returns only once the write-ahead log is on disk."""
         if not isinstance(batch, RocksWriteBatch):
             raise TypeError(f"RocksDBStore cannot write a {type(batch).__name__}")
-        self._live_db().write(batch.raw, self._sync_write if sync else self._async_write)
+        try:
+            self._live_db().write(batch.raw, self._sync_write if sync else self._async_write)
+        finally:  # after the write: a fill that read before it is refused by the watch's generation
+            batch.touched.invalidate()
+
+    def watch_column(self, name: str, cache: PageCache) -> ColumnWatch:
+        """Cache committed reads of column `name` in `cache`; every write to the column invalidates it."""
+        column = cast(RocksColumn, self.column(name))
+        if column.watch is None or column.watch.cache is not cache:
+            if column.watch is not None:
+                column.watch.close()
+            column.watch = cache.watch(name)
+        return column.watch
 
     def checkpoint(self, path: str) -> None:
         """Write a consistent copy of the committed state to the new directory `path` (hard links where possible)."""
@@ -183,6 +214,8 @@ class RocksDBStore(KVStore):
         for column in self._columns.values():
             column.rdict = closed
             column.handle = None
+            if column.watch is not None:
+                column.watch.close()
         self._columns.clear()
         db, self._db = self._db, None
         db.close()

@@ -146,10 +146,15 @@ Schema: TypeAlias = Map | CappedNewestFirst | LinkedSet | PackedIntSet
 
 @dataclass(frozen=True)
 class PStateSpec:
-    """A declared PState: its stable name (`$$...`, also its column) and its schema."""
+    """A declared PState: its stable name (`$$...`, also its column) and its schema.
+
+    `page_cache`: committed reads of `int_page` go through the process's page cache (`pstates.page_cache`);
+    only for a `Map[K, SortedMap[int, V]]` read in whole pages far more often than it is written.
+    """
 
     name: str
     schema: Schema
+    page_cache: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.startswith("$$") or len(self.name) < 3:
@@ -157,6 +162,14 @@ class PStateSpec:
         if not isinstance(self.schema, Map | CappedNewestFirst | LinkedSet | PackedIntSet):
             kinds = "a Map, CappedNewestFirst, LinkedSet or PackedIntSet"
             raise SchemaError(f"PState {self.name}: {self.schema!r} is not {kinds}")
+        if self.page_cache and not (
+            isinstance(self.schema, Map)
+            and isinstance(self.schema.value, SortedMap)
+            and self.schema.value.key_type is int
+        ):
+            raise SchemaError(
+                f"PState {self.name}: a page cache needs a Map of SortedMap[int, ...], not {self.schema!r}"
+            )
 
 
 # --- validation ---------------------------------------------------------------------------------------

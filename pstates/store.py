@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NewType, Protocol
+from typing import TYPE_CHECKING, NewType, Protocol
+
+if TYPE_CHECKING:
+    from pstates.page_cache import ColumnWatch, PageCache
 
 # An opaque handle a store hands out for one of its columns; only that store may interpret it.
 ColumnHandle = NewType("ColumnHandle", object)
@@ -98,6 +101,14 @@ class KVStore(ABC):
         limit: int | None = None,
     ) -> Iterator[tuple[bytes, bytes]]:
         """Committed pairs with `start <= key < end` (None: unbounded), in key order or reversed."""
+
+    def watch_column(self, name: str, cache: PageCache) -> ColumnWatch | None:
+        """Cache committed reads of column `name` in `cache`, kept coherent with every write through this store.
+
+        Call it before the store is shared (before topologies or read threads use it): a batch built
+        before the column was watched does not invalidate. None: this store cannot, reads stay uncached.
+        """
+        return None
 
     @abstractmethod
     def new_batch(self) -> WriteBatch:

@@ -26,6 +26,7 @@ from cluster.clock import Clock
 from cluster.inprocess import InProcessCluster
 from cluster.workers.local_cluster import LocalWorkersCluster
 from depots.log import FsyncPolicy
+from pstates.page_cache import PageCache
 
 RUNTIMES = ("embedded", "kafka", "workers")
 BROKER_RUNTIMES = ("kafka", "workers")  # the runtimes that need the session's broker
@@ -59,6 +60,7 @@ class ClusterOptions(TypedDict, total=False):
     clock: Clock | None
     fsync: FsyncPolicy
     depots_of: Path | None  # a cluster on another directory whose depots to use (a replay)
+    page_cache: PageCache | None  # embedded only: task hosts use their process's shared page cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Runtime:
             clock=options.get("clock"),
             fsync=options.get("fsync", FsyncPolicy.ALWAYS),
             depots=depots,
+            page_cache=options.get("page_cache"),
         )
 
     def _workers_cluster(self, data_dir: Path, **options: Unpack[ClusterOptions]) -> InProcessCluster:

@@ -85,11 +85,11 @@ class TopologySpec:
     pstates: dict[str, PStateSpec] = field(default_factory=dict)
     steps: dict[str, Callable[[Any, Any], None]] = field(default_factory=dict)
 
-    def pstate(self, name: str, schema: Schema) -> PStateSpec:
-        """Declare PState `name`, written only by this topology."""
+    def pstate(self, name: str, schema: Schema, *, page_cache: bool = False) -> PStateSpec:
+        """Declare PState `name`, written only by this topology (`page_cache`: see `PStateSpec`)."""
         if not name.startswith("$$"):
             raise DefinitionError(f"PState names start with '$$': {name!r} in topology {self.name!r}")
-        spec = PStateSpec(name, schema)
+        spec = PStateSpec(name, schema, page_cache)
         self.pstates[name] = spec
         return spec
 

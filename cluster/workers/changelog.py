@@ -38,6 +38,7 @@ from cluster.runtime import META_COLUMN
 from depots.log import AppendReceipt, DepotLog, LogEntry
 from pstates.errors import TuskError
 from pstates.keycodec import encode_key
+from pstates.page_cache import ColumnWatch, PageCache
 from pstates.store import ColumnHandle, KVStore, WriteBatch
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,10 @@ class ChangelogStore(KVStore):
     def column_names(self) -> list[str]:
         """Names of every column."""
         return self.inner.column_names()
+
+    def watch_column(self, name: str, cache: PageCache) -> ColumnWatch | None:
+        """The inner store's watch: every write here is a write of the inner store, which invalidates it."""
+        return self.inner.watch_column(name, cache)
 
     def get(self, column: ColumnHandle, key: bytes) -> bytes | None:
         """Committed value of `key`, or None."""

@@ -22,9 +22,10 @@ A status goes to its author, then (direct statuses: to mentioned followers only,
 - **followers**: each follower bucket of the author (relationships' `follower_buckets`); the first pages
   a batch owes are grouped by the task owning each bucket key, one `fan_out_buckets` hop per task. There,
   each page reads up to `limit` followers from `$$partitioned_followers` (a routed mirror read: with equal
-  task counts the bucket lives on this very task) as an id array with the options still encoded
-  (`follower_pages`), filters them (`recipients`: vectorized for ordinary statuses) and drops owners of an
-  exclusive list with the author (`list_delivery.exclusive_owners`, only for a flagged author).
+  task counts the bucket lives on this very task) as an id array with the options as codes into their
+  distinct encodings, from the bucket's page cache when it holds it (`follower_pages`), filters them
+  (`recipients`: vectorized for ordinary statuses) and drops owners of an exclusive list with the author
+  (`list_delivery.exclusive_owners`, only for a flagged author).
 
 Home deliveries (the author, mentioned followers, a step's follower pages, a tag's followers) are gathered
 per step in a `home_outbox.Outbox` and sent as one `deliver_batch` hop per owning task, the recipients of
@@ -72,6 +73,7 @@ from modules.core.home_outbox import Outbox
 from modules.core.ids import task_key
 from modules.core.list_delivery import EXCLUSIVE_FLAG, exclusive_owners, flagged, list_targets, memberships
 from modules.core.tag_delivery import TAG_FOLLOWERS, tag_followers, tag_recipients, tags_to_follow
+from pstates.page_cache import IntPage
 from topology.context import Batch, BatchContext, TopologyContext
 
 CONTINUATIONS = "$$fanout_continuations"
@@ -165,16 +167,17 @@ class Fanout:
     ) -> None:
         """Deliver up to `limit` followers of bucket `key` after `after`; keep or drop the continuation."""
         followers = ctx.pstate("$$partitioned_followers", module="relationships")
-        ids, raws = followers.int_range_raw(key, None if after is None else after + 1, limit=self.limit + 1)
-        page, page_raws = ids[: self.limit], raws[: self.limit]
-        self.deliver_home(ctx, status, self.recipients(ctx, status, page, page_raws), outbox)
+        read = followers.int_page(key, None if after is None else after + 1, limit=self.limit + 1)
+        page = read.page(None, self.limit)
+        self.deliver_home(ctx, status, self.recipients(ctx, status, page), outbox)
+        ids = read.ids
         if ids.size <= self.limit and after is None:
             return  # the whole bucket in one page: no continuation, no write (the common case)
         continuations = ctx.pstate(CONTINUATIONS)
         here = task_key("fanout", ctx.task, ctx.tasks, ctx.task_of)
         sub = (status["id"], key[0], key[1])
         if ids.size > self.limit:
-            continuations.put(here, sub, {"status": status, "after": int(page[-1]), "batch": ctx.batch_id})
+            continuations.put(here, sub, {"status": status, "after": int(page.ids[-1]), "batch": ctx.batch_id})
         else:
             continuations.remove(here, sub)
 
@@ -258,23 +261,23 @@ class Fanout:
     # -- helpers ---------------------------------------------------------------------------------------
 
     @staticmethod
-    def recipients(ctx: TopologyContext, status: Delivery, ids: np.ndarray, raws: list[bytes]) -> np.ndarray:
-        """The followers `ids` (follow options still encoded: `raws`) that `status` reaches.
+    def recipients(ctx: TopologyContext, status: Delivery, page: IntPage) -> np.ndarray:
+        """The followers on `page` (follow options still encoded, as codes) that `status` reaches.
 
         The same rule as `delivery.reaches`, vectorized for what is not a boost, not direct and not a reply
         to someone else (nearly every status): only the author and a follow's `languages` can leave one out.
         """
         if follower_pages.is_ordinary(status):
-            return follower_pages.ordinary_recipients(status, ids, raws)
-        page = follower_pages.rows(ids, raws)
+            return follower_pages.ordinary_recipients(status, page)
+        rows = follower_pages.rows(page)
         if status.get("reblog_of") is not None:
-            return np.array(boosts.recipients(status, page), dtype=np.int64)
+            return np.array(boosts.recipients(status, rows), dtype=np.int64)
         following = ctx.pstate("$$following", module="relationships")
 
         def follows(a: int, b: int) -> bool:
             return bool(following.contains(a, b))
 
-        reached = [f for f, options in page if f != status["author"] and reaches(status, f, options, follows)]
+        reached = [f for f, options in rows if f != status["author"] and reaches(status, f, options, follows)]
         return np.array(reached, dtype=np.int64)
 
     @staticmethod

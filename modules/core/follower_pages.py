@@ -1,11 +1,14 @@
-"""A follower bucket's page as numpy: ids decoded in bulk, follow options decoded once per distinct value.
+"""A follower bucket's page as numpy: ids in an int64 array, follow options as codes into distinct encodings.
 
-A page of `$$partitioned_followers` is read with `int_range_raw`: the follower ids come back as one int64
-array and each follow's options as its stored msgpack bytes. Nearly every follow has the same options (the
-defaults, or one of a few `languages` choices), so the options are decoded once per distinct encoding
-(`options_of`, a bounded process-wide memo) and an ordinary status is filtered with one verdict per
-distinct encoding, not one decode and test per follower. Recipients are grouped by owning task for the
-whole step at once (`home_outbox`).
+A page of `$$partitioned_followers` is read with `int_page`: the follower ids come back as one int64 array
+and each follow's options as a small integer code into the page's distinct msgpack encodings (`IntPage`).
+The PState is declared with a page cache, so the committed read fanout makes is served, nearly always, from
+a decoded copy of the whole bucket kept next to its store and dropped by the store's own writes to it
+(`pstates.page_cache`). Nearly every follow has the same options (the defaults, or one of a few `languages`
+choices), so the options are decoded once per distinct encoding (`options_of`, a bounded process-wide memo)
+and an ordinary status is filtered with one verdict per distinct encoding applied through the codes, not
+one decode and test per follower. Recipients are grouped by owning task for the whole step at once
+(`home_outbox`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import msgpack
 import numpy as np
 
 from modules.core.delivery import Delivery
+from pstates.page_cache import IntPage
 
 MAX_MEMO = 4_096  # distinct option encodings kept decoded; past that the memo starts over
 
@@ -45,21 +49,24 @@ def is_ordinary(status: Delivery) -> bool:
     )
 
 
-def ordinary_recipients(status: Delivery, ids: np.ndarray, raws: list[bytes]) -> np.ndarray:
-    """The followers `ids` (options `raws`) an ordinary status reaches: all but its author and other languages."""
+def ordinary_recipients(status: Delivery, page: IntPage) -> np.ndarray:
+    """The followers on `page` an ordinary status reaches: all but its author and those of other languages."""
+    ids = page.ids
     keep = ids != status["author"]
     language = status["language"]
     if language:
-        verdicts = {raw: _speaks(options_of(raw), language) for raw in set(raws)}
-        if not all(verdicts.values()):
-            keep &= np.fromiter((verdicts[raw] for raw in raws), dtype=bool, count=len(raws))
+        values = page.values
+        verdicts = np.fromiter((_speaks(options_of(raw), language) for raw in values), dtype=bool, count=len(values))
+        if not verdicts.all():
+            keep &= verdicts[page.codes]
     chosen: np.ndarray = ids[keep]
     return chosen
 
 
-def rows(ids: np.ndarray, raws: list[bytes]) -> list[tuple[int, dict[str, Any]]]:
+def rows(page: IntPage) -> list[tuple[int, dict[str, Any]]]:
     """The page as `(follower, options)` rows, for the statuses that need the full rule."""
-    return [(follower, options_of(raw)) for follower, raw in zip(ids.tolist(), raws, strict=True)]
+    options = [options_of(raw) for raw in page.values]
+    return [(follower, options[code]) for follower, code in zip(page.ids.tolist(), page.codes.tolist(), strict=True)]
 
 
 def _speaks(options: dict[str, Any], language: str) -> bool:

@@ -82,7 +82,8 @@ class Relationships(Module):
             topology.pstate(name, Map(int, OPTIONS_MAP))
         topology.pstate("$$followers", Map(int, SortedMap(int, int)))
         topology.pstate("$$follower_buckets", Map(int, list))
-        topology.pstate("$$partitioned_followers", Map((int, int), OPTIONS_MAP))
+        # Read a whole page per status by fanout, written once per follow: decoded pages cached by the engine.
+        topology.pstate("$$partitioned_followers", Map((int, int), OPTIONS_MAP), page_cache=True)
         topology.pstate("$$settings", Map(int, dict))
         for name in (
             "$$blocking",

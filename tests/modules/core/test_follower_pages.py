@@ -10,6 +10,7 @@ import pytest
 
 from modules.core.delivery import reaches
 from modules.core.follower_pages import is_ordinary, options_of, ordinary_recipients, rows
+from pstates.page_cache import IntPage, encode_values
 
 OPTIONS = [
     {"reblogs": True, "notify": False, "languages": None},
@@ -37,8 +38,10 @@ def test_ordinary_recipients_follow_the_reaches_rule(language: str | None) -> No
         for f, raw in zip(ids.tolist(), raws, strict=True)
         if f != 5 and reaches(delivered, f, options_of(raw), lambda a, b: False)
     ]
-    assert ordinary_recipients(delivered, ids, raws).tolist() == expected
-    assert rows(ids, raws)[3] == (int(ids[3]), msgpack.unpackb(raws[3]))
+    page = IntPage(ids, *encode_values(raws))
+    assert len(page.values) == 3  # one encoding per distinct options, each row a code into them
+    assert ordinary_recipients(delivered, page).tolist() == expected
+    assert rows(page)[3] == (int(ids[3]), msgpack.unpackb(raws[3]))
 
 
 def test_boosts_direct_and_replies_to_others_are_not_ordinary() -> None:
