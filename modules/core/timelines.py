@@ -27,6 +27,7 @@ import numpy as np
 
 from modules.core.delivery import reaches
 from modules.core.list_delivery import exclusive_members
+from modules.core.row_index import MISSING, RowIndex
 from topology.context import ReadContext
 
 DEFAULT_CAP = 600
@@ -54,8 +55,7 @@ class HomeTimelines:
         self._ids = np.zeros((INITIAL_ROWS, cap), dtype=np.int64)
         self._count = np.zeros(INITIAL_ROWS, dtype=np.int64)
         self._newest = np.full(INITIAL_ROWS, EMPTY, dtype=np.int64)
-        self._keys = np.empty(0, dtype=np.int64)  # `_row` for numpy: its accounts sorted, and their rows
-        self._key_rows = np.empty(0, dtype=np.int64)
+        self._index = RowIndex()  # `_row` for numpy: a whole batch's rows at once
         self._loaded: set[int] = set()
         self.deliveries = 0
 
@@ -153,25 +153,18 @@ class HomeTimelines:
     # -- helpers ---------------------------------------------------------------------------------------
 
     def _rows_of(self, accounts: np.ndarray) -> np.ndarray:
-        """Return the row of each account (int64 array), giving new accounts rows: a search, no loop per account.
+        """Return the row of each account (int64 array), giving new accounts rows: no loop per account.
 
-        `_keys` (sorted accounts) and `_key_rows` index `_row` for numpy; accounts new to this task get rows
-        one by one (once per account in the process' life) and are merged into the index.
+        Accounts new to this task get rows one by one (once per account in the process' life).
         """
-        keys = self._keys
-        at = np.searchsorted(keys, accounts)
-        np.minimum(at, keys.size - 1, out=at)
-        found = keys[at] == accounts if keys.size else np.zeros(accounts.size, dtype=bool)
-        if found.all():
-            rows: np.ndarray = self._key_rows[at]
-            return rows
-        new = np.unique(accounts[~found])
-        new_rows = np.fromiter((self._row_of(a) for a in new.tolist()), dtype=np.int64, count=new.size)
-        merged_keys = np.concatenate((keys, new))
-        order = np.argsort(merged_keys, kind="stable")  # two sorted runs: a merge
-        self._keys = merged_keys[order]
-        self._key_rows = np.concatenate((self._key_rows, new_rows))[order]
-        return self._rows_of(accounts)
+        rows = self._index.lookup(accounts)
+        missing = rows == MISSING
+        if missing.any():
+            new = np.unique(accounts[missing])
+            new_rows = np.fromiter((self._row_of(a) for a in new.tolist()), dtype=np.int64, count=new.size)
+            self._index.add(new, new_rows)
+            rows[missing] = new_rows[np.searchsorted(new, accounts[missing])]
+        return rows
 
     def _row_of(self, account: int) -> int:
         r = self._row.get(account)
