@@ -126,6 +126,8 @@ class FanoutRun:
         self.celebrity_ms: list[float] = []
         self.read_ms: list[float] = []
         self.lost_probes = 0
+        self.probe_polls = 0  # home_timeline queries the probes made, and their CPU seconds (this process)
+        self.probe_poll_cpu_s = 0.0
         self.celebrity_posts = 0
         self.points: list[tuple[float, str, float]] = []  # (seconds since start, kind, latency ms)
         self.series: list[dict[str, float]] = []
@@ -241,7 +243,10 @@ class FanoutRun:
         deadline = t0 + PROBE_TIMEOUT_S
         while waiting and time.perf_counter() < deadline:
             for account in list(waiting):
+                cpu = time.process_time()
                 page = await self.cluster.query(CORE, "home_timeline", account, status_id + 1, 1)
+                self.probe_poll_cpu_s += time.process_time() - cpu
+                self.probe_polls += 1
                 if page and page[0] == status_id:
                     now = time.perf_counter()
                     waiting.discard(account)

@@ -153,31 +153,31 @@ class HomeTimelines:
     # -- helpers ---------------------------------------------------------------------------------------
 
     def _rows_of(self, accounts: np.ndarray) -> np.ndarray:
-        """Return the row of each account (int64 array), giving new accounts rows: no loop per account.
-
-        Accounts new to this task get rows one by one (once per account in the process' life).
-        """
+        """Return the row of each account (int64 array), giving new accounts rows: no loop per account."""
         rows = self._index.lookup(accounts)
         missing = rows == MISSING
         if missing.any():
             new = np.unique(accounts[missing])
-            new_rows = np.fromiter((self._row_of(a) for a in new.tolist()), dtype=np.int64, count=new.size)
+            new_rows = self._new_rows(new)
             self._index.add(new, new_rows)
             rows[missing] = new_rows[np.searchsorted(new, accounts[missing])]
         return rows
 
-    def _row_of(self, account: int) -> int:
-        r = self._row.get(account)
-        if r is None:
-            r = self._row[account] = len(self._row)
-            if r == self._count.size:
-                grown = 2 * r
-                ids = np.zeros((grown, self.cap), dtype=np.int64)
-                ids[:r] = self._ids
-                self._ids = ids
-                self._count = np.concatenate((self._count, np.zeros(grown - r, dtype=np.int64)))
-                self._newest = np.concatenate((self._newest, np.full(grown - r, EMPTY, dtype=np.int64)))
-        return r
+    def _new_rows(self, accounts: np.ndarray) -> np.ndarray:
+        """Give rows to `accounts` (distinct, without rows yet), growing the arrays if they are full."""
+        first = len(self._row)
+        rows = np.arange(first, first + accounts.size, dtype=np.int64)
+        self._row.update(zip(accounts.tolist(), rows.tolist(), strict=True))
+        needed, size = first + accounts.size, self._count.size
+        if needed > size:
+            # np.zeros maps fresh zero pages lazily: rows not yet used cost address space, not memory
+            grown = max(needed, 2 * size)
+            ids = np.zeros((grown, self.cap), dtype=np.int64)
+            ids[:size] = self._ids
+            self._ids = ids
+            self._count = np.concatenate((self._count, np.zeros(grown - size, dtype=np.int64)))
+            self._newest = np.concatenate((self._newest, np.full(grown - size, EMPTY, dtype=np.int64)))
+        return rows
 
     def _sorted_array(self, r: int) -> np.ndarray:
         count, cap = int(self._count[r]), self.cap
