@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-MISSING = -1  # the row of an id not in the table; also the key of an empty slot (ids are not negative)
+MISSING = -1  # the row of an id not in the table
+FREE = np.iinfo(np.int64).min  # the key of an empty slot: the one id the table cannot hold
 MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd: Fibonacci hashing spreads close ids
 MIN_BITS = 10
 LOAD = 4  # slots per id at least: most ids sit in their first slot
 
 
 class RowIndex:
-    """Ids (non-negative int64) to rows (int64), both given to `add`."""
+    """Ids (int64 but its minimum) to rows (int64), both given to `add`."""
 
     def __init__(self) -> None:
         self._bits = MIN_BITS
-        self._keys = np.full(1 << MIN_BITS, MISSING, dtype=np.int64)
+        self._keys = np.full(1 << MIN_BITS, FREE, dtype=np.int64)
         self._rows = np.full(1 << MIN_BITS, MISSING, dtype=np.int64)
         self.size = 0
 
@@ -40,7 +41,7 @@ class RowIndex:
         while pending.size:
             hit = keys == ids[pending]
             out[pending[hit]] = self._rows[slots[hit]]
-            empty = keys == MISSING  # an empty slot ends the probe: the id is missing
+            empty = keys == FREE  # an empty slot ends the probe: the id is missing
             out[pending[empty]] = MISSING
             probing = ~(hit | empty)
             pending, slots = pending[probing], (slots[probing] + 1) & mask
@@ -64,7 +65,7 @@ class RowIndex:
         mask = (1 << self._bits) - 1
         slots = self._slots(ids)
         while ids.size:
-            free = self._keys[slots] == MISSING
+            free = self._keys[slots] == FREE
             # several ids may want one free slot: the first of them takes it, the rest probe on
             _, first = np.unique(slots, return_index=True)
             taking = np.zeros(ids.size, dtype=bool)
@@ -76,10 +77,10 @@ class RowIndex:
 
     def _grow(self) -> None:
         """Double the slots until at most 1/`LOAD` of them are used, and rehash the ids already placed."""
-        used = self._keys != MISSING
+        used = self._keys != FREE
         ids, rows = self._keys[used], self._rows[used]
         while LOAD * self.size > (1 << self._bits):
             self._bits += 1
-        self._keys = np.full(1 << self._bits, MISSING, dtype=np.int64)
+        self._keys = np.full(1 << self._bits, FREE, dtype=np.int64)
         self._rows = np.full(1 << self._bits, MISSING, dtype=np.int64)
         self._place(ids, rows)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from modules.core.row_index import MISSING, RowIndex
 
-ids = st.integers(0, 2**62) | st.integers(0, 3_000)  # huge ids, and small close ones that share hash slots
+ids = st.integers(-(2**63) + 1, 2**63 - 1) | st.integers(-3, 3_000)  # any id, and close ones sharing slots
 
 
 @settings(max_examples=60, deadline=None)
