@@ -44,9 +44,10 @@ class HomeTimelines:
 
     Row `r` of `_ids` is an account's ring; `_count[r]` counts the ids ever appended to it (the next write
     goes to `_count[r] % cap`) and `_newest[r]` is its newest id. A batch of deliveries (`deliver_many`) is
-    sorted by (row, id) and deduplicated with numpy; every row whose new ids are all newer than its newest
-    (the common case) is appended to with a handful of vectorized writes, the rest take the slow path: the
-    row as a sorted list, a binary-search insert per id, skipping ids already present.
+    sorted by (row, id) and deduplicated with numpy (rows found by a numpy hash table, `row_index`); every
+    row whose new ids are all newer than its newest (the common case) is appended to with a handful of
+    vectorized writes, older ids are merged into the row's last ids (`_insert_near_end`), and what reaches
+    further back takes the slow path: the row as a sorted list, skipping ids already present.
     """
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
