@@ -167,6 +167,8 @@ async def steady(data: Path, seconds: float, seed: int, profiler: cProfile.Profi
         **_steady(fanout_run.series, seconds),
         "fanout_ordinary": _latency(fanout_run.ordinary_ms),
         "home_read": _latency(fanout_run.read_ms),
+        "probe_polls": fanout_run.probe_polls,
+        "probe_poll_cpu_s": round(fanout_run.probe_poll_cpu_s, 2),
     }
 
 

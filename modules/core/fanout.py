@@ -231,9 +231,10 @@ class Fanout:
         """Add statuses to the recipients' home timelines once the batch commits (on their task; `home_outbox`)."""
         sids, accounts = home_outbox.unpack(payload)
         self.gathered(ctx, "home_timelines").append((sids, accounts))
+        recipients = accounts.tolist()  # one conversion for the hop, not one per status
         start = 0
         for status_id, size in zip(payload["statuses"], payload["sizes"], strict=True):
-            ctx.emit("home_updates", {"status": status_id, "accounts": accounts[start : start + size].tolist()})
+            ctx.emit("home_updates", {"status": status_id, "accounts": recipients[start : start + size]})
             start += size
 
     def deliver_lists(self, ctx: BatchContext, payload: dict[str, Any]) -> None:

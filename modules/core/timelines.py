@@ -27,6 +27,7 @@ import numpy as np
 
 from modules.core.delivery import reaches
 from modules.core.list_delivery import exclusive_members
+from modules.core.row_index import MISSING, RowIndex
 from topology.context import ReadContext
 
 DEFAULT_CAP = 600
@@ -43,9 +44,10 @@ class HomeTimelines:
 
     Row `r` of `_ids` is an account's ring; `_count[r]` counts the ids ever appended to it (the next write
     goes to `_count[r] % cap`) and `_newest[r]` is its newest id. A batch of deliveries (`deliver_many`) is
-    sorted by (row, id) and deduplicated with numpy; every row whose new ids are all newer than its newest
-    (the common case) is appended to with a handful of vectorized writes, the rest take the slow path: the
-    row as a sorted list, a binary-search insert per id, skipping ids already present.
+    sorted by (row, id) and deduplicated with numpy (rows found by a numpy hash table, `row_index`); every
+    row whose new ids are all newer than its newest (the common case) is appended to with a handful of
+    vectorized writes, older ids are merged into the row's last ids (`_insert_near_end`), and what reaches
+    further back takes the slow path: the row as a sorted list, skipping ids already present.
     """
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
@@ -54,8 +56,7 @@ class HomeTimelines:
         self._ids = np.zeros((INITIAL_ROWS, cap), dtype=np.int64)
         self._count = np.zeros(INITIAL_ROWS, dtype=np.int64)
         self._newest = np.full(INITIAL_ROWS, EMPTY, dtype=np.int64)
-        self._keys = np.empty(0, dtype=np.int64)  # `_row` for numpy: its accounts sorted, and their rows
-        self._key_rows = np.empty(0, dtype=np.int64)
+        self._index = RowIndex()  # `_row` for numpy: a whole batch's rows at once
         self._loaded: set[int] = set()
         self.deliveries = 0
 
@@ -153,38 +154,31 @@ class HomeTimelines:
     # -- helpers ---------------------------------------------------------------------------------------
 
     def _rows_of(self, accounts: np.ndarray) -> np.ndarray:
-        """Return the row of each account (int64 array), giving new accounts rows: a search, no loop per account.
+        """Return the row of each account (int64 array), giving new accounts rows: no loop per account."""
+        rows = self._index.lookup(accounts)
+        missing = rows == MISSING
+        if missing.any():
+            new = np.unique(accounts[missing])
+            new_rows = self._new_rows(new)
+            self._index.add(new, new_rows)
+            rows[missing] = new_rows[np.searchsorted(new, accounts[missing])]
+        return rows
 
-        `_keys` (sorted accounts) and `_key_rows` index `_row` for numpy; accounts new to this task get rows
-        one by one (once per account in the process' life) and are merged into the index.
-        """
-        keys = self._keys
-        at = np.searchsorted(keys, accounts)
-        np.minimum(at, keys.size - 1, out=at)
-        found = keys[at] == accounts if keys.size else np.zeros(accounts.size, dtype=bool)
-        if found.all():
-            rows: np.ndarray = self._key_rows[at]
-            return rows
-        new = np.unique(accounts[~found])
-        new_rows = np.fromiter((self._row_of(a) for a in new.tolist()), dtype=np.int64, count=new.size)
-        merged_keys = np.concatenate((keys, new))
-        order = np.argsort(merged_keys, kind="stable")  # two sorted runs: a merge
-        self._keys = merged_keys[order]
-        self._key_rows = np.concatenate((self._key_rows, new_rows))[order]
-        return self._rows_of(accounts)
-
-    def _row_of(self, account: int) -> int:
-        r = self._row.get(account)
-        if r is None:
-            r = self._row[account] = len(self._row)
-            if r == self._count.size:
-                grown = 2 * r
-                ids = np.zeros((grown, self.cap), dtype=np.int64)
-                ids[:r] = self._ids
-                self._ids = ids
-                self._count = np.concatenate((self._count, np.zeros(grown - r, dtype=np.int64)))
-                self._newest = np.concatenate((self._newest, np.full(grown - r, EMPTY, dtype=np.int64)))
-        return r
+    def _new_rows(self, accounts: np.ndarray) -> np.ndarray:
+        """Give rows to `accounts` (distinct, without rows yet), growing the arrays if they are full."""
+        first = len(self._row)
+        rows = np.arange(first, first + accounts.size, dtype=np.int64)
+        self._row.update(zip(accounts.tolist(), rows.tolist(), strict=True))
+        needed, size = first + accounts.size, self._count.size
+        if needed > size:
+            # np.zeros maps fresh zero pages lazily: rows not yet used cost address space, not memory
+            grown = max(needed, 2 * size)
+            ids = np.zeros((grown, self.cap), dtype=np.int64)
+            ids[:size] = self._ids
+            self._ids = ids
+            self._count = np.concatenate((self._count, np.zeros(grown - size, dtype=np.int64)))
+            self._newest = np.concatenate((self._newest, np.full(grown - size, EMPTY, dtype=np.int64)))
+        return rows
 
     def _sorted_array(self, r: int) -> np.ndarray:
         count, cap = int(self._count[r]), self.cap
