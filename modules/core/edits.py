@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.core import media, polls, status_writes
+from modules.core import media, polls
 from modules.core.records import Limits, Record, check_content, check_id, check_uuid
 from modules.core.text import hashtags
 from modules.core.tombstones import is_live
@@ -57,7 +57,6 @@ def edit(ctx: StreamContext, record: Record, limits: Limits) -> int:
     language = record.get("language")
     if language is not None and (not isinstance(language, str) or not 0 < len(language) <= 16):
         raise RecordRejected(f"language must be a language code or None, got {language!r}")
-    status_writes.settle(ctx)  # a status created in this very group is not in `$$author_statuses` yet
     delivery = ctx.pstate("$$author_statuses").get(author, status_id)
     if delivery is None:  # not theirs, or deleted
         raise RecordRejected(f"account {author} has no status {status_id}", "not_found")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.core import attachments, media, polls, status_writes, threads
+from modules.core import attachments, media, polls, threads
 from modules.core.delivery import delivery_of
 from modules.core.ids import STATUS_CLOCK, STATUSES_SOURCE, issue_id
 from modules.core.records import Limits, Record, check_id, check_status
@@ -49,9 +49,9 @@ def create(ctx: StreamContext, record: Record, limits: Limits, source: int = STA
     """
     fields = check_status(record, limits)
     author, uuid = fields["author"], fields["uuid"]
-    existing = status_writes.created_id(ctx, author, uuid)
+    existing = ctx.pstate("$$status_by_uuid").get(author, uuid)
     if existing is not None:
-        return existing
+        return int(existing)
     if not ctx.pstate("$$accounts").contains(author):  # the author's account lives on this task
         raise RecordRejected(f"unknown account {author}", "not_found")
     reply_to, conversation = threads.parent_of(ctx, author, fields["in_reply_to"])
@@ -69,7 +69,9 @@ def create(ctx: StreamContext, record: Record, limits: Limits, source: int = STA
         "created_at": ctx.time_ms,
     }
     delivery = delivery_of(status, reply_to)
-    status_writes.add(ctx, uuid, delivery, *threads.created_row(ctx, status))  # written at the group's end
+    ctx.pstate("$$status_by_uuid").put(author, uuid, status_id)
+    threads.note_created(ctx, status)
+    ctx.pstate("$$author_statuses").put(author, status_id, delivery)
     on_created(ctx, delivery)
     ctx.hop(status_id, "store_status", status)
     attachments.store(ctx, status, poll)
@@ -89,7 +91,6 @@ def delete(ctx: StreamContext, record: Record) -> int:
 
 def remove_status(ctx: TopologyContext, author: int, status_id: int) -> bool:
     """Delete a status or boost on its author's task; return False if the author has no such status."""
-    status_writes.settle(ctx)  # a status created in this very group is not in `$$author_statuses` yet
     authored = ctx.pstate("$$author_statuses")
     delivery = authored.get(author, status_id)
     if delivery is None:

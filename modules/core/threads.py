@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.core import status_writes, visibility
+from modules.core import visibility
 from modules.core.ids import task_key
 from modules.core.tombstones import is_live
 from topology.context import ReadContext, RecordRejected, StreamContext, TopologyContext
@@ -55,13 +55,11 @@ def may_reply(ctx: StreamContext, replier: int, parent: Status) -> bool:
     return visibility.can_see(parent, replier, relation)
 
 
-def created_row(ctx: StreamContext, status: Status) -> tuple[tuple[str, int], list[Any]]:
-    """Return the key and value by which this task remembers a new status' thread and audience (`created_here`).
-
-    `status_writes` stores it under the status id in `$$created_threads` when the group ends.
-    """
+def note_created(ctx: StreamContext, status: Status) -> None:
+    """Remember a new status' author, conversation and audience on the task that created it (`created_here`)."""
     key = task_key(CREATED, ctx.task, ctx.tasks, ctx.task_of)
-    return key, [status["author"], status["conversation"], status["visibility"], status["mentions"]]
+    value = [status["author"], status["conversation"], status["visibility"], status["mentions"]]
+    ctx.pstate("$$created_threads").put(key, status["id"], value)
 
 
 def created_here(ctx: StreamContext, status_id: int) -> Status | None:
@@ -71,7 +69,6 @@ def created_here(ctx: StreamContext, status_id: int) -> Status | None:
     hop, uncommitted until the group commits, but its author's records (and a reply in the same group)
     are processed here. Entries written before the audience was kept count as public.
     """
-    status_writes.settle(ctx)  # the group's new statuses are written at its end: write them now
     found = ctx.pstate("$$created_threads").get(task_key(CREATED, ctx.task, ctx.tasks, ctx.task_of), status_id)
     if found is None:
         return None

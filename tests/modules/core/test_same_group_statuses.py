@@ -1,7 +1,7 @@
-"""A stream group's new statuses are written at its end (`status_writes`): the same PStates as one by one.
+"""One stream group of creates, a retry, a delete, an edit and a reply writes what one record at a time writes.
 
 Within the group, a retried create finds its id, and a delete, an edit and a reply find a status created
-earlier in the same group, although its rows are not written yet.
+earlier in the same group, not committed yet; no record is refused and the group is not re-run.
 """
 
 from __future__ import annotations
