@@ -19,7 +19,8 @@ A status goes to its author, then (direct statuses: to mentioned followers only,
   (`delivery.reaches_list`, `list_delivery`), grouped by the task owning each list id (`deliver_lists`).
 - **followed tags**: a public status that is not a boost goes to the followers of each of its tags
   (`tag_delivery`), paged on the tag's task.
-- **followers**: each follower bucket of the author (relationships' `follower_buckets`); the first pages
+- **followers**: each follower bucket of the author (relationships' `$$follower_buckets`, read for every
+  author of the batch in one routed multi-get); the first pages
   a batch owes are grouped by the task owning each bucket key, one `fan_out_buckets` hop per task. There,
   each page reads up to `limit` followers from `$$partitioned_followers` (a routed mirror read: with equal
   task counts the bucket lives on this very task) as an id array with the options as codes into their
@@ -62,6 +63,7 @@ list_id], ...]}`), `public_updates` per public status, `status_deletes` per dele
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -101,9 +103,10 @@ class Fanout:
         task, and its follower buckets in one `fan_out_buckets` hop per bucket task (`home_outbox`).
         """
         outbox, buckets = Outbox(), BucketPages()
+        buckets_of = follower_buckets(ctx, batch.values)
         for record in batch.values:
             if record.get("op") == "create":
-                self.start(ctx, record["status"], outbox, buckets)
+                self.start(ctx, record["status"], outbox, buckets, buckets_of)
                 if record["status"]["visibility"] == "public":
                     ctx.emit("public_updates", public_update(record["status"]))
             elif record.get("op") == "delete":
@@ -131,11 +134,19 @@ class Fanout:
 
     # -- steps -----------------------------------------------------------------------------------------
 
-    def start(self, ctx: BatchContext, status: Delivery, outbox: Outbox, buckets: BucketPages) -> None:
+    def start(
+        self,
+        ctx: BatchContext,
+        status: Delivery,
+        outbox: Outbox,
+        buckets: BucketPages,
+        buckets_of: dict[int, list[list[int]]],
+    ) -> None:
         """Deliver to the author; then lists, followed tags and follower buckets, or mentioned followers (direct).
 
         The author's list memberships are one local read (fanout runs on the author's task); for an author
-        in no list, that read is all lists and exclusivity cost.
+        in no list, that read is all lists and exclusivity cost. `buckets_of`: the batch's authors' follower
+        buckets (`follower_buckets`).
         """
         author = status["author"]
         outbox.add(status["id"], [author])
@@ -152,8 +163,8 @@ class Fanout:
         for tag in tags_to_follow(status):
             if self.followed(ctx, tag):
                 ctx.hop(tag, "fan_out_tag", {"status": status, "tag": tag})
-        for bucket in ctx.query("relationships", "follower_buckets", author):
-            buckets.add(ctx, status, bucket["key"])
+        for _task, salt, _count in buckets_of.get(author) or ():
+            buckets.add(ctx, status, [author, salt])
 
     def fan_out_buckets(self, ctx: BatchContext, payload: dict[str, Any]) -> None:
         """Deliver the first page of follower buckets `[status, key]` (on the task owning the bucket keys)."""
@@ -319,6 +330,19 @@ class BucketPages:
         for task, pages in sorted(self._by_task.items()):
             ctx.hop_to_task(task, "fan_out_buckets", {"pages": pages})
         self._by_task = {}
+
+
+def follower_buckets(ctx: TopologyContext, records: Sequence[Any]) -> dict[int, list[list[int]]]:
+    """Return relationships' `[task, salt, count]` follower buckets of the authors of `records`' creates.
+
+    One routed multi-get for the whole batch (the relationships query `follower_buckets` reads the same
+    PState one author at a time).
+    """
+    authors = list({r["status"]["author"] for r in records if r.get("op") == "create"})  # direct ones too: rare
+    if not authors:
+        return {}
+    found = ctx.pstate("$$follower_buckets", module="relationships").multi_get(authors)
+    return dict(zip(authors, found, strict=True))
 
 
 def deliver_pending(timelines: Any, pending: list[tuple[np.ndarray, np.ndarray]]) -> None:

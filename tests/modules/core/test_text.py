@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
-from modules.core.text import hashtags, normalize_tag
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modules.core.text import HASHTAG, hashtags, normalize_tag
 from tests.modules.core.support import launched, post, register
 
 
@@ -16,6 +20,15 @@ def test_hashtags_follow_mastodons_boundaries() -> None:
     assert hashtags("#café #日本語 #snake_case") == ["café", "日本語", "snake_case"]
     assert hashtags("no tags here # nor here") == []
     assert hashtags("#" + "a" * 101) == []
+
+
+# Mastodon's rule as first written: the look-behind before the `#` (the pattern in use starts with `#`).
+LOOKBEHIND_FIRST = re.compile(r"(?<![\w/)])#(\w*[^\W\d]\w*)")
+
+
+@given(st.text(alphabet=st.sampled_from(["#", "a", "1", "/", ")", " ", "é", "_", "٣", "(", "\n"]), max_size=16))
+def test_the_literal_first_pattern_matches_as_the_look_behind_first_one(text: str) -> None:
+    assert [m.group(1) for m in HASHTAG.finditer(text)] == [m.group(1) for m in LOOKBEHIND_FIRST.finditer(text)]
 
 
 def test_normalize_tag_is_case_insensitive_and_drops_the_hash() -> None:
