@@ -29,6 +29,7 @@ workers; other machines need the changelog and checkpoint restore of docs/kafka.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import weakref
@@ -255,6 +256,7 @@ class TaskHost(InProcessCluster):
         self._lock_wait_s = lock_wait_s
         self._hop_reads: list[HopSource] = []
         self._hop_poller: asyncio.Task[None] | None = None
+        self._hop_bell = asyncio.Event()  # rung by the doorbell: hops of another worker are durable
         # Hops between this worker's task hosts are handed over in memory (cluster.workers.local_hops).
         self.local_hops = LocalHops.of(storage)
         self._registered_hops: list[tuple[str, str, KafkaDepotLog]] = []
@@ -393,13 +395,19 @@ class TaskHost(InProcessCluster):
             for hop in self._hop_reads:
                 if everything or not self.local_hops.is_local(hop.module, hop.depot, hop.source):
                     wanted.setdefault(hop.log, []).append(hop.partition)
+            self._hop_bell.clear()  # a ring from now on means records this round may not see: poll again
             polls = [hop_log.poll(partitions) for hop_log, partitions in wanted.items()]
             for hop_log, outcome in zip(wanted, await asyncio.gather(*polls, return_exceptions=True), strict=True):
                 if isinstance(outcome, (TuskError, KafkaError, OSError)):  # a broker hiccup: the next poll retries
                     log.warning("task %d: polling hops of %s failed: %r", self.task, hop_log.topic, outcome)
                 elif isinstance(outcome, BaseException):
                     raise outcome
-            await asyncio.sleep(HOP_POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hop_bell.wait(), HOP_POLL_S)
+
+    def ring_hops(self) -> None:
+        """Poll hop topics now: another worker made hops for this task durable (`cluster.workers.doorbell`)."""
+        self._hop_bell.set()
 
     # -- requests routed here by the worker ----------------------------------------------------------
 
