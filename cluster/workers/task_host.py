@@ -10,9 +10,9 @@ of tasks x tasks partitions: partition `source * tasks + target` has one produce
 task) and one consumer (the owner of the target task), and is read by the target's topology as one more
 source. A hop record is `[batch id, sequence, step, payload]`, durable before the source commits. A target
 learns new hop records from a source on another worker by polling (one fetch per hop topic every
-`HOP_POLL_S`, its records cached for the read, or at once when rung: `cluster.workers.doorbell`), and from
-a source on this worker at once: the source's log
-hands them over as soon as they are durable (`cluster.workers.local_hops`).
+`HOP_POLL_S`, its records cached for the read; at once when rung: `cluster.workers.doorbell`), and from a
+source on this worker at once: the source's log hands them over as soon as they are durable
+(`cluster.workers.local_hops`).
 
 * Stream topologies: at-least-once, like every stream effect (a source that crashes before its commit
   sends the hop again); the target applies every hop record.
