@@ -8,9 +8,10 @@ own data directories under a temporary directory, waits until the group has spli
 and drives everything through a `WorkerClient` (batched `append_many`, one request per owning task).
 
 Deliveries are counted by core's `home_deliveries` query (the sum of every task's `home_timelines`
-counter), polled every `COUNT_EVERY_S`, since the task globals live in the workers. A rebalance during the
-run would rebuild task globals and reset those counters, so the worker events are watched and any
-rebalance after the split is reported (`rebalances_after_split`, expected 0).
+counter), polled every `COUNT_EVERY_S`, since the task globals live in the workers; the rate controller's
+lag compares each count with the deliveries owed when it was asked for, as embedded compares both at once.
+A rebalance during the run would rebuild task globals and reset those counters, so the worker events are
+watched and any rebalance after the split is reported (`rebalances_after_split`, expected 0).
 
 `--workers 1,2` runs once per count, each on a fresh broker namespace and fresh workers; the JSON is the
 first run's plus `by_workers` (each run's headline figures) and `ratios`. `--compare` runs the embedded
@@ -89,13 +90,24 @@ class WorkerFanoutRun(FanoutRun):
     """The posting phase against workers: deliveries counted by core's `home_deliveries` query."""
 
     made = 0  # the newest count polled (all tasks, since the workers started)
+    owed_at_count = 0  # deliveries owed when that count was asked for
     # Each probe poll is a request the workers answer: at the embedded 2 ms, the probes in flight alone sent
     # thousands of requests a second and competed with the fanout they measure. Adds <= 20 ms to a figure.
     poll_s = PROBE_POLL_S
 
     async def refresh(self) -> None:
-        """Poll every task's delivery counter."""
+        """Poll every task's delivery counter, noting what was owed when it was asked for."""
+        owed = self.owed
         self.made = int(await self.cluster.query(CORE, "home_deliveries"))
+        self.owed_at_count = owed
+
+    def lag_s(self, delivery_rate: float) -> float:
+        """The fanout lag as of the last count: owed then, less made then (embedded reads both at once).
+
+        Comparing the count with what is owed *now* would add the count's age (up to `COUNT_EVERY_S` plus the
+        query's own time) to every lag the rate controller sees, a penalty the embedded run does not pay.
+        """
+        return (self.owed_at_count - self.deliveries()) / max(delivery_rate, 1_000.0)
 
     def deliveries(self) -> int:
         """Home-timeline inserts since the run started, as of the last poll (at most `COUNT_EVERY_S` old)."""

@@ -5,7 +5,8 @@ own log of that topic (the source's appends, the target's reads). Across workers
 records by polling the broker (`TaskHost._poll_hops`). When both tasks are hosted by the same worker, the
 source's log tells this registry as soon as a group of its records is *durable* (acknowledged by the broker,
 exactly when the source's batch may commit), and the registry hands those very entries to the target's log
-(`KafkaDepotLog.adopt`): the target's topology wakes at once and reads them from its tail cache.
+(`KafkaDepotLog.adopt`): the target's topology wakes at once and reads them from its tail cache. A target on
+another worker is rung instead (`remote`, the worker's `cluster.workers.doorbell`), and polls at once.
 
 Nothing about durability changes: the records are on the broker before the source commits, the target learns
 only acknowledged records, and a target restarted anywhere reads them from the broker. The hand-over is a
@@ -17,6 +18,7 @@ the target registered, or while it was being closed.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import ClassVar
 
 from depots.kafka_log import KafkaDepotLog
@@ -32,6 +34,8 @@ class LocalHops:
 
     def __init__(self) -> None:
         self._logs: dict[tuple[str, str], dict[int, KafkaDepotLog]] = {}
+        # Called with a target task not hosted here when hops for it are durable (`cluster.workers.doorbell`).
+        self.remote: Callable[[int], None] | None = None
 
     @classmethod
     def of(cls, storage: object) -> LocalHops:
@@ -61,7 +65,11 @@ class LocalHops:
             if partition // tasks != task:
                 return  # a partition another task produces: learned by this log's own poll
             target = self._logs.get((module, depot), {}).get(partition % tasks)
-            if target is None or target is source:
+            if target is None:
+                if self.remote is not None:
+                    self.remote(partition % tasks)
+                return
+            if target is source:
                 return
             start = target.durable_end(partition)
             if start < durable_end:

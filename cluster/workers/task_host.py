@@ -10,8 +10,9 @@ of tasks x tasks partitions: partition `source * tasks + target` has one produce
 task) and one consumer (the owner of the target task), and is read by the target's topology as one more
 source. A hop record is `[batch id, sequence, step, payload]`, durable before the source commits. A target
 learns new hop records from a source on another worker by polling (one fetch per hop topic every
-`HOP_POLL_S`, its records cached for the read), and from a source on this worker at once: the source's log
-hands them over as soon as they are durable (`cluster.workers.local_hops`).
+`HOP_POLL_S`, its records cached for the read; at once when rung: `cluster.workers.doorbell`), and from a
+source on this worker at once: the source's log hands them over as soon as they are durable
+(`cluster.workers.local_hops`).
 
 * Stream topologies: at-least-once, like every stream effect (a source that crashes before its commit
   sends the hop again); the target applies every hop record.
@@ -29,6 +30,7 @@ workers; other machines need the changelog and checkpoint restore of docs/kafka.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import weakref
@@ -46,17 +48,20 @@ from cluster.depot_storage import DepotStorage
 from cluster.inprocess import InProcessCluster
 from cluster.microbatch_runner import MicrobatchRunner, PlanItem
 from cluster.runtime import ModuleRuntime, RemoteHop, StoreFactory
-from cluster.sources import Assignment
 from cluster.stream_runner import StreamRunner
 from cluster.workers.changelog import CHANGELOG_DEPOT, ChangelogStore
 from cluster.workers.checkpoints import TaskRecovery
 from cluster.workers.concurrency import LockedGlobal, ReadGate
 from cluster.workers.local_hops import SAFETY_POLL_EVERY, LocalHops
 from cluster.workers.routed import WorkerRoutedPState, run_routed_query
+from cluster.workers.task_errors import NotOwnedError as NotOwnedError
+from cluster.workers.task_errors import StoreLockedError as StoreLockedError
+from cluster.workers.task_errors import TaskUnavailableError as TaskUnavailableError
+from cluster.workers.worker_stream import WorkerStreamRunner
 from depots.codec import encode_record
 from depots.declaration import DepotSpec, internal
 from depots.kafka_log import KafkaDepotLog
-from depots.log import DepotLog, LogEntry
+from depots.log import DepotLog
 from pstates.errors import TuskError
 from pstates.keycodec import encode_key
 from pstates.store import KVStore, open_store
@@ -72,19 +77,6 @@ log = logging.getLogger(__name__)
 HOP_POLL_S = 0.05  # how often a target asks the broker for hop records of other workers (no listener fires for them)
 LOCK_POLL_S = 0.05
 READ_DRAIN_S = 30.0  # how long closing waits for reads in flight on the read threads
-UNAVAILABLE_BACKOFF_S = (0.05, 1.0)  # a stream group retried while a task it reads is moving
-
-
-class NotOwnedError(TuskError):
-    """A request for a task this worker does not run (any more, or not yet)."""
-
-
-class TaskUnavailableError(NotOwnedError):
-    """No owner answered a read of a task within the bound (a rebalance, a dead worker): retry later."""
-
-
-class StoreLockedError(TuskError):
-    """A task's store stayed locked by another process past the wait bound."""
 
 
 def task_store_path(data_dir: Path, module: str, task: int) -> Path:
@@ -227,95 +219,6 @@ class PlannedMicrobatchRunner(MicrobatchRunner):
         await super()._run_batch(batch_id, plan)
 
 
-class WorkerStreamRunner(StreamRunner):
-    """A stream runner that waits out a task it reads being unavailable, instead of spending the record's attempts.
-
-    A read of a moving task fails the group fast (`TaskUnavailableError`, so the main loop is not held);
-    the group is then retried as a whole after a backoff, with no attempt counted, until the task's new
-    owner answers. Any other failure takes the embedded path (one record at a time, attempts, dead letters).
-    """
-
-    def __init__(self, cluster: InProcessCluster, runtime: ModuleRuntime, spec: StreamTopologySpec) -> None:
-        super().__init__(cluster, runtime, spec)
-        # Per (depot, partition): offset spans committed whose round's hops have not settled on their targets.
-        self._unsettled: dict[tuple[str, int], list[tuple[int, int]]] = {}
-        self._settle_event = asyncio.Event()
-
-    async def _process_group(self, assignment: Any, entries: Any) -> None:
-        backoff, most = UNAVAILABLE_BACKOFF_S
-        while True:
-            round_ = Round(self.runtime)
-            ctx = EmbeddedTopologyContext(self.cluster, self.runtime, self.spec, round_)
-            try:
-                results = self._apply(ctx, round_, assignment, entries)
-            except TaskUnavailableError as exc:
-                round_.abort()
-                log.warning("%s: %r; retrying the group in %g s", self.qualified_name, exc, backoff)
-                await asyncio.sleep(backoff)  # yields the loop: membership and task opening run meanwhile
-                backoff = min(most, backoff * 2)
-                continue
-            except Exception:
-                round_.abort()
-                await self._process_one_by_one(assignment, entries)
-                return
-            await self._commit(round_, assignment, entries, results)
-            return
-
-    # -- PROCESSED waits for the round's hops (cluster.workers.hop_acks) -----------------------------------
-
-    def _acknowledge(self, round_: Round, assignment: Assignment, entries: list[LogEntry], results: list[Any]) -> None:
-        """Acknowledge now if the round sent no hop to another task; else once they settled on their targets."""
-        assert isinstance(self.runtime, TaskRuntime)
-        hops = self.runtime.take_remote_hops(round_)
-        host = self.cluster
-        assert isinstance(host, TaskHost)
-        if not hops or host.hop_settlement is None:
-            super()._acknowledge(round_, assignment, entries, results)
-            self._settled_changed()
-            return
-        span = (entries[0].offset, entries[-1].offset + 1)
-        unsettled = self._unsettled.setdefault((assignment.depot, assignment.partition), [])
-        unsettled.append(span)
-        settlement = host.hop_settlement
-
-        async def settle() -> None:
-            try:
-                await settlement.wait(self.runtime.name, self.name, self.runtime.tasks, hops)
-            finally:
-                unsettled.remove(span)
-                super(WorkerStreamRunner, self)._acknowledge(round_, assignment, entries, results)
-                self._settled_changed()
-
-        host.keep(settle())
-        self._settled_changed()
-
-    def _settled_changed(self) -> None:
-        """Wake the waits of `wait_settled` (a commit or a settlement happened)."""
-        self._settle_event.set()
-        self._settle_event = asyncio.Event()
-
-    def is_settled(self, depot: str, partition: int, offset: int) -> bool:
-        """Whether the record at `offset` was committed here and its round's hops settled."""
-        for assignment in self.assignments:
-            if assignment.depot == depot and assignment.partition == partition:
-                spans = self._unsettled.get((depot, partition), [])
-                return offset < assignment.next_offset and not any(a <= offset < b for a, b in spans)
-        raise NotOwnedError(f"{self.qualified_name} does not consume {depot} partition {partition} here")
-
-    async def wait_settled(self, depot: str, partition: int, offset: int, timeout_s: float) -> bool:
-        """Wait (at most `timeout_s`) until `is_settled`; return whether it is."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while not self.is_settled(depot, partition, offset):
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self._settle_event.wait(), remaining)
-            except TimeoutError:
-                return False
-        return True
-
-
 def _plan_key(topology: str) -> bytes:
     return encode_key(("plan", topology))
 
@@ -354,6 +257,7 @@ class TaskHost(InProcessCluster):
         self._lock_wait_s = lock_wait_s
         self._hop_reads: list[HopSource] = []
         self._hop_poller: asyncio.Task[None] | None = None
+        self._hop_bell = asyncio.Event()  # rung by the doorbell: hops of another worker are durable
         # Hops between this worker's task hosts are handed over in memory (cluster.workers.local_hops).
         self.local_hops = LocalHops.of(storage)
         self._registered_hops: list[tuple[str, str, KafkaDepotLog]] = []
@@ -492,13 +396,19 @@ class TaskHost(InProcessCluster):
             for hop in self._hop_reads:
                 if everything or not self.local_hops.is_local(hop.module, hop.depot, hop.source):
                     wanted.setdefault(hop.log, []).append(hop.partition)
+            self._hop_bell.clear()  # a ring from now on means records this round may not see: poll again
             polls = [hop_log.poll(partitions) for hop_log, partitions in wanted.items()]
             for hop_log, outcome in zip(wanted, await asyncio.gather(*polls, return_exceptions=True), strict=True):
                 if isinstance(outcome, (TuskError, KafkaError, OSError)):  # a broker hiccup: the next poll retries
                     log.warning("task %d: polling hops of %s failed: %r", self.task, hop_log.topic, outcome)
                 elif isinstance(outcome, BaseException):
                     raise outcome
-            await asyncio.sleep(HOP_POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hop_bell.wait(), HOP_POLL_S)
+
+    def ring_hops(self) -> None:
+        """Poll hop topics now: another worker made hops for this task durable (`cluster.workers.doorbell`)."""
+        self._hop_bell.set()
 
     # -- requests routed here by the worker ----------------------------------------------------------
 

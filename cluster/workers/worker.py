@@ -30,8 +30,10 @@ from cluster.depot_storage import KafkaStorage, open_depot_storage
 from cluster.workers.assignor import RoutingTable
 from cluster.workers.batches import add_batch_routes
 from cluster.workers.checkpoints import CheckpointBucket, TaskRecovery
+from cluster.workers.doorbell import HopDoorbell, add_doorbell_routes
 from cluster.workers.front import FrontServer
 from cluster.workers.hop_acks import HopSettlement, add_hop_routes
+from cluster.workers.local_hops import LocalHops
 from cluster.workers.membership import GroupSettings, Membership, coordination_topic
 from cluster.workers.output_stream import OutputForwarder
 from cluster.workers.reads import CrossTaskReads
@@ -101,6 +103,8 @@ class Worker:
         self._front: FrontServer | None = None
         self.reads = CrossTaskReads(self.hosts, lambda: self.routing)
         self.settlement = HopSettlement(self.hosts, lambda: self.routing)
+        self.doorbell = HopDoorbell(lambda: self.routing, lambda: self.address)
+        LocalHops.of(storage).remote = self.doorbell.ring  # the task hosts' hop logs ring other workers
         self._reconciler: asyncio.Task[None] | None = None
         self.outputs: OutputForwarder | None = None
 
@@ -126,8 +130,9 @@ class Worker:
         await self._membership.start()
 
     def _extra_routes(self, app: web.Application, main_loop: asyncio.AbstractEventLoop) -> web.Application:
-        """Batched appends and hop settlement, beside `worker_app`'s routes."""
-        return add_hop_routes(add_batch_routes(app, self.hosts.get, main_loop), self.hosts.get, main_loop)
+        """Batched appends, hop settlement and the hop doorbell, beside `worker_app`'s routes."""
+        app = add_hop_routes(add_batch_routes(app, self.hosts.get, main_loop), self.hosts.get, main_loop)
+        return add_doorbell_routes(app, self.hosts.get, main_loop)
 
     def _on_change(self, owned: frozenset[int], routing: RoutingTable) -> None:
         """Take a new assignment (called on the membership thread; the main loop may be blocked on a read)."""
@@ -225,4 +230,5 @@ class Worker:
             await self._front.stop()
         self.reads.close()
         await self.settlement.close()
+        await self.doorbell.close()
         await self.storage.close()
