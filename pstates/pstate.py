@@ -20,6 +20,7 @@ import msgpack
 import numpy as np
 
 from pstates.errors import PStateWriteError, SchemaError
+from pstates.int_rows import IntRows, element_keys
 from pstates.keycodec import INT_OFFSET, INT_TAG, PACK_TAGGED_U64, PREFIX_END, Key, encode_key, suffix_decoder
 from pstates.page_cache import ColumnWatch, IntPage, encode_values
 from pstates.schema import (
@@ -368,6 +369,54 @@ class SortedMapPState(_Collection):
                 raw = packed[id(value)] = (value, pack(value))
             encoded.append((known[0], element, raw[1]))
         self._put_elements(writer, encoded)
+
+    def put_int_rows(self, rows: IntRows, *, known_new: bool = False) -> None:
+        """Set every row of `rows` (int subs), in order; `known_new`: the caller read that none exists yet.
+
+        `known_new` skips the existence read: each row then grows its key's size, so it is only for rows
+        the caller found absent in this same transaction (a retried attempt reads them again).
+        """
+        writer = self._writable()
+        if not self._int_subs:
+            raise SchemaError(f"PState {self.name}: put_int_rows needs int subs")
+        canonical: dict[Key, int] = {}  # a key given twice is one collection
+        for key in rows.keys:
+            self._check_key(key)
+            canonical.setdefault(key, len(canonical))
+        remap = np.array([canonical[key] for key in rows.keys], dtype=np.int64)
+        key_of_row = remap[rows.key_of_row] if remap.size else rows.key_of_row
+        outers = [encode_key(key) for key in canonical]
+        subs = np.asarray(rows.subs, dtype=np.int64)
+        elements = element_keys(outers, key_of_row, subs)
+        packed = [self._pack(value) for value in rows.values]
+        raws = [packed[i] for i in rows.value_of_row.tolist()]
+        new = np.ones(len(elements), dtype=bool) if known_new else self._absent_once(elements)
+        grown = np.bincount(key_of_row[new], minlength=len(outers))
+        self._put_sized(writer, list(zip(elements, raws, strict=True)), outers, grown)
+
+    def _absent_once(self, elements: list[bytes]) -> np.ndarray:
+        """Which of `elements` are stored nowhere yet, an element given twice counting at its first row."""
+        existing = self._multi_get(self._column, elements)
+        new = np.fromiter((raw is None for raw in existing), dtype=bool, count=len(elements))
+        if len(set(elements)) != len(elements):
+            seen: set[bytes] = set()
+            for i, element in enumerate(elements):
+                new[i] = new[i] and element not in seen
+                seen.add(element)
+        return new
+
+    def _put_sized(
+        self, writer: Transaction, pairs: list[tuple[bytes, bytes]], outers: list[bytes], grown: Any
+    ) -> None:
+        """Write `pairs` and move each of `outers`' sizes by `grown` (the same `Transaction.put_many` as put_many)."""
+        moved = [(outer, int(n)) for outer, n in zip(outers, grown.tolist(), strict=True) if n]
+        stored = self._multi_get(self._column, [outer for outer, _ in moved])
+        sizes = [
+            (outer, (0 if raw is None else int(unpack(raw)[0])) + n)
+            for (outer, n), raw in zip(moved, stored, strict=True)
+        ]
+        writer.put_many(self._column, pairs)
+        writer.put_many(self._column, [(outer, _pack_meta([size])) for outer, size in sizes])
 
     def remove(self, key: Key, sub: Key) -> bool:
         """Remove `sub` from the map at `key`; return whether it was there."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, islice, repeat, takewhile
 from typing import NoReturn, TypeAlias, cast
 
-from rocksdict import Checkpoint, ColumnFamily, Options, Rdict, ReadOptions, WriteOptions
+from rocksdict import BlockBasedOptions, Checkpoint, ColumnFamily, Options, Rdict, ReadOptions, WriteOptions
 from rocksdict import WriteBatch as RawWriteBatch
 
 from pstates.errors import StoreClosedError
@@ -29,6 +29,7 @@ from pstates.page_cache import ColumnWatch, PageCache, TouchedColumns
 from pstates.store import ColumnHandle, KVStore, WriteBatch
 
 DEFAULT_COLUMN_FAMILY = "default"
+BLOOM_BITS_PER_KEY = 10  # ~1% false positives
 
 PairIterator: TypeAlias = Iterator[tuple[bytes, bytes]]
 
@@ -238,11 +239,21 @@ class RocksDBStore(KVStore):
 
 
 def _raw_options() -> Options:
-    return Options(raw_mode=True)
+    """Options of every column family: raw keys, and a bloom filter per table file.
+
+    Without a filter, a read of an absent key searches every level's table file that could hold it; the
+    writes that check existence first (a graph load: three absent pairs per follow) paid ~9 µs per key
+    once the data had left the memtable, ~1.3 µs with 10 bits per key (measured with rocksdict alone).
+    """
+    options = Options(raw_mode=True)
+    table = BlockBasedOptions()
+    table.set_bloom_filter(BLOOM_BITS_PER_KEY, False)
+    options.set_block_based_table_factory(table)
+    return options
 
 
 def _db_options() -> Options:
-    options = Options(raw_mode=True)
+    options = _raw_options()
     options.create_if_missing(True)
     options.create_missing_column_families(True)
     return options

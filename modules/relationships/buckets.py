@@ -73,3 +73,26 @@ def grow(buckets: list[Bucket], followee: int, tasks: int, task_of: Callable[[ob
     assert placed is not None
     placed[2] += 1
     return placed
+
+
+def grow_many(
+    buckets: list[Bucket], followee: int, count: int, tasks: int, task_of: Callable[[object], int]
+) -> list[int]:
+    """Place `count` more followers as `count` calls of `grow` would, in place; return each one's task, in order.
+
+    A run of followers joining one bucket costs one step: fill the first bucket with room, else open one;
+    only once every task holds a full bucket does each follower go to the least loaded one by one.
+    """
+    placed: list[int] = []
+    while len(placed) < count:
+        task = choose_task(buckets, -1, tasks)
+        if task is None:
+            task = next_task(buckets, task_of(followee), tasks)
+            buckets.append([task, salt_for(followee, task, tasks, task_of), 0])
+        bucket = bucket_on(buckets, task)
+        assert bucket is not None
+        room = BUCKET_CAPACITY - bucket[2]
+        run = min(count - len(placed), room) if room > 0 else 1  # a full bucket: least loaded, one at a time
+        bucket[2] += run
+        placed.extend([task] * run)
+    return placed

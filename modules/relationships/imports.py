@@ -24,15 +24,17 @@ from typing import Any
 import numpy as np
 
 from modules.relationships import events, graph
-from modules.relationships.buckets import Bucket, grow
+from modules.relationships.buckets import Bucket, grow_many
 from modules.relationships.records import IMPORT_OP, merged_options
 from modules.relationships.suggestions import follower_count_moved
+from pstates.int_rows import IntRows
 from pstates.partitions import partitions_of_ints
 from topology.context import RecordRejected, StreamContext, TopologyContext
 
 MAX_IMPORT_TARGETS = 1_000
 PENDING = "import_pending"  # deferred, on a followee's task: the group's new plain follows to write
 SENT = "import_sent"  # deferred, on a follower's task: targets each follower's imports hopped this group
+FACTS = "import_facts"  # deferred, on a followee's task: `followee_facts` read this group
 
 Record = dict[str, Any]
 
@@ -51,7 +53,7 @@ def on_import(ctx: TopologyContext, record: Record) -> None:
     follower, followees = checked(record)
     options = merged_options(record, None)
     targets = sorted(set(followees) - blocked_with(ctx, follower) - {follower})
-    sent: dict[int, set[int]] = ctx.deferred(SENT, dict, forget_sent)
+    sent: dict[int, set[int]] = ctx.deferred(SENT, dict, forget)
     if follower in sent and not sent[follower].isdisjoint(targets):
         ctx.flush_deferred()  # an earlier record of the group imported some of these: its follows land first
     current = current_follows(ctx, follower, targets)
@@ -61,7 +63,7 @@ def on_import(ctx: TopologyContext, record: Record) -> None:
     if new.size == 0:
         return
     # Fetched again: a step run above may have flushed (and so replaced) the accumulator.
-    ctx.deferred(SENT, dict, forget_sent).setdefault(follower, set()).update(new.tolist())
+    ctx.deferred(SENT, dict, forget).setdefault(follower, set()).update(new.tolist())
     owners = partitions_of_ints(new, ctx.tasks)
     for task in np.unique(owners).tolist():
         ctx.hop_to_task(task, "import_targets", [follower, options, new[owners == task].tolist()])
@@ -108,18 +110,14 @@ def import_targets(ctx: TopologyContext, payload: list[Any]) -> None:
     follower, options, followees = payload
     if ctx.deferred(PENDING, PendingFollows, accept_pending).overlaps(follower, followees):
         ctx.flush_deferred()  # the same follow twice in a group: the second must see the first
-    pairs = [(followee, follower) for followee in followees]
-    blocking = ctx.pstate("$$blocking").contains_many(pairs)
-    blocked_by = ctx.pstate("$$blocked_by").contains_many(pairs)
-    following = ctx.pstate("$$followers").contains_many(pairs)
-    settings = ctx.pstate("$$settings").multi_get(followees, {})
+    facts = followee_facts(ctx, followees)
+    following = ctx.pstate("$$followers").contains_many([(followee, follower) for followee in followees])
+    blocked = blocked_pairs(ctx, follower, [f for f, (blocks, _) in zip(followees, facts, strict=True) if blocks])
     plain: list[int] = []
-    for followee, blocks, blocked, follows, setting in zip(
-        followees, blocking, blocked_by, following, settings, strict=True
-    ):
-        if blocks or blocked:
+    for followee, (_, locked), follows in zip(followees, facts, following, strict=True):
+        if followee in blocked:
             continue  # a block landed after the follower's task checked: the block wins (as `follow_target`)
-        if follows or setting.get("locked", False):
+        if follows or locked:
             graph.follow_target(ctx, [follower, followee, options])
         else:
             plain.append(followee)
@@ -127,6 +125,33 @@ def import_targets(ctx: TopologyContext, payload: list[Any]) -> None:
         # Fetched now: `graph.follow_target` above may have flushed (and so replaced) the accumulator.
         ctx.deferred(PENDING, PendingFollows, accept_pending).add(follower, options, plain)
         events.emit_followed(ctx, follower, plain)  # now: the event carries this record's time
+
+
+def followee_facts(ctx: TopologyContext, followees: list[int]) -> list[tuple[bool, bool]]:
+    """Whether each followee blocks or is blocked by anyone, and is locked: read once per group (its task).
+
+    A `*follows` group writes neither blocks nor settings, so what one import read holds for the rest of
+    the group (the cache is itself a deferred accumulator, dropped at every flush).
+    """
+    facts: dict[int, tuple[bool, bool]] = ctx.deferred(FACTS, dict, forget)
+    missing = [followee for followee in dict.fromkeys(followees) if followee not in facts]
+    if missing:
+        blocking = ctx.pstate("$$blocking").sizes(missing)
+        blocked_by = ctx.pstate("$$blocked_by").sizes(missing)
+        settings = ctx.pstate("$$settings").multi_get(missing, {})
+        for followee, blocks, blocked, setting in zip(missing, blocking, blocked_by, settings, strict=True):
+            facts[followee] = (bool(blocks or blocked), bool(setting.get("locked", False)))
+    return [facts[followee] for followee in followees]
+
+
+def blocked_pairs(ctx: TopologyContext, follower: int, followees: list[int]) -> set[int]:
+    """The `followees` that block `follower` or are blocked by it (read on the followees' task)."""
+    if not followees:
+        return set()
+    pairs = [(followee, follower) for followee in followees]
+    blocking = ctx.pstate("$$blocking").contains_many(pairs)
+    blocked_by = ctx.pstate("$$blocked_by").contains_many(pairs)
+    return {f for f, a, b in zip(followees, blocking, blocked_by, strict=True) if a or b}
 
 
 class PendingFollows:
@@ -159,40 +184,96 @@ def after_pending(step: Callable[[TopologyContext, Any], None]) -> Callable[[Top
     return run
 
 
-def forget_sent(ctx: TopologyContext, sent: dict[int, set[int]]) -> None:
-    """Nothing to write: the targets an import hopped are an index of the group's pending follows only."""
+def forget(ctx: TopologyContext, index: object) -> None:
+    """Nothing to write: an index of the group's pending follows, or a cache of what the group read."""
 
 
 def accept_pending(ctx: TopologyContext, pending: PendingFollows) -> None:
-    """Write a group's new follows on their followees' task: each bucket list read and written once."""
-    distinct = list(dict.fromkeys(followee for _, _, followees in pending.entries for followee in followees))
-    stored = ctx.pstate("$$follower_buckets").multi_get(distinct)
-    buckets: dict[int, list[Bucket]] = {f: [] if s is None else s for f, s in zip(distinct, stored, strict=True)}
-    before = {followee: follower_count(lists) for followee, lists in buckets.items()}
-    follower_rows: list[tuple[int, int, int]] = []
-    partitioned: dict[int, list[list[Any]]] = {}  # bucket task -> [[follower, options, [[followee, salt]]]]
+    """Write a group's new follows on their followees' task: each bucket list read and written once.
+
+    The follows are columns (one row per follow, in arrival order); each followee's new followers are
+    placed in its buckets in that order, as a follow at a time would place them (`grow_many`).
+    """
+    if not pending.entries:
+        return
+    group = FollowColumns.of(pending.entries)
+    distinct, inverse = np.unique(group.followees, return_inverse=True)
+    counts = np.bincount(inverse, minlength=distinct.size).tolist()
+    salts = np.full((distinct.size, ctx.tasks), -1, dtype=np.int64)  # [followee, task] -> its bucket's salt
+    placed: list[int] = []  # tasks, by followee then arrival
+    buckets_view = ctx.pstate("$$follower_buckets")
+    rows: list[tuple[int, list[Bucket]]] = []
+    stored = buckets_view.multi_get(distinct.tolist(), None)
+    for index, (followee, count, lists) in enumerate(zip(distinct.tolist(), counts, stored, strict=True)):
+        buckets: list[Bucket] = [] if lists is None else lists
+        before = follower_count(buckets)
+        placed.extend(grow_many(buckets, followee, count, ctx.tasks, ctx.task_of))
+        for task, salt, _ in buckets:
+            salts[index, task] = salt
+        rows.append((followee, buckets))
+        follower_count_moved(ctx, followee, before, before + count)
+    buckets_view.put_many(rows)
+    group.task[np.argsort(inverse, kind="stable")] = placed
+    followers = IntRows(distinct.tolist(), inverse, group.followers, list(range(ctx.tasks)), group.task)
+    ctx.pstate("$$followers").put_int_rows(followers, known_new=True)  # `import_targets` read each absent
+    index_notify_many(ctx, pending)
+    for task in np.unique(group.task).tolist():
+        ctx.hop_to_task(task, "import_partitioned", partitioned_payload(group, distinct, inverse, salts, task))
     accepted: dict[int, list[list[Any]]] = {}  # follower's task -> [[follower, options, followees]]
     for follower, options, followees in pending.entries:
-        by_task: dict[int, list[list[int]]] = {}
-        for followee in followees:  # in arrival order: the placements a follow at a time would make
-            task, salt, _ = grow(buckets[followee], followee, ctx.tasks, ctx.task_of)
-            follower_rows.append((followee, follower, task))
-            by_task.setdefault(task, []).append([followee, salt])
-        for task, keys in by_task.items():
-            partitioned.setdefault(task, []).append([follower, options, keys])
         accepted.setdefault(ctx.task_of(follower), []).append([follower, options, followees])
-        if options.get("notify"):
-            notify = ctx.pstate("$$notify_followers")
-            for followee in followees:
-                notify.add(followee, follower)
-    ctx.pstate("$$follower_buckets").put_many(list(buckets.items()))
-    for followee, lists in buckets.items():
-        follower_count_moved(ctx, followee, before[followee], follower_count(lists))
-    ctx.pstate("$$followers").put_many(follower_rows)
-    for task, groups in partitioned.items():
-        ctx.hop_to_task(task, "import_partitioned", groups)
     for task, groups in accepted.items():
         ctx.hop_to_task(task, "import_accepted", groups)
+
+
+class FollowColumns:
+    """A group's pending follows as columns: one row per follow, `entry` its `(follower, options, followees)`.
+
+    `task` is the task of the bucket each follow is placed in, filled in by `accept_pending`.
+    """
+
+    __slots__ = ("entry", "followees", "followers", "options", "task")
+
+    def __init__(self, entry: np.ndarray, followers: np.ndarray, followees: np.ndarray, options: list[Any]) -> None:
+        self.entry, self.followers, self.followees, self.options = entry, followers, followees, options
+        self.task = np.zeros(entry.size, dtype=np.int64)
+
+    @classmethod
+    def of(cls, entries: list[tuple[int, dict[str, Any], list[int]]]) -> FollowColumns:
+        """Columns of `entries`, rows in entry then followee order."""
+        lengths = np.array([len(followees) for _, _, followees in entries], dtype=np.int64)
+        entry = np.repeat(np.arange(len(entries), dtype=np.int64), lengths)
+        followers = np.array([follower for follower, _, _ in entries], dtype=np.int64)[entry]
+        followees = np.fromiter(
+            (followee for _, _, targets in entries for followee in targets), dtype=np.int64, count=entry.size
+        )
+        return cls(entry, followers, followees, [options for _, options, _ in entries])
+
+
+def partitioned_payload(
+    group: FollowColumns, distinct: np.ndarray, inverse: np.ndarray, salts: np.ndarray, task: int
+) -> list[Any]:
+    """The `import_partitioned` payload of the rows placed on `task`: buckets, followers, options as columns.
+
+    `distinct` are the group's followees, `inverse` each row's index in it, `salts[followee index, task]`
+    the salt of that followee's bucket on `task`.
+    """
+    on_task = group.task == task
+    followees, bucket_of_row = np.unique(inverse[on_task], return_inverse=True)
+    entries, option_of_row = np.unique(group.entry[on_task], return_inverse=True)
+    chosen = zip(distinct[followees].tolist(), salts[followees, task].tolist(), strict=True)
+    keys = [[followee, salt] for followee, salt in chosen]
+    options = [group.options[e] for e in entries.tolist()]
+    return [keys, bucket_of_row.tolist(), group.followers[on_task].tolist(), options, option_of_row.tolist()]
+
+
+def index_notify_many(ctx: TopologyContext, pending: PendingFollows) -> None:
+    """Add the followers whose new follows have `notify` on to their followees' notify-on-post sets."""
+    notify = ctx.pstate("$$notify_followers")
+    for follower, options, followees in pending.entries:
+        if options.get("notify"):
+            for followee in followees:
+                notify.add(followee, follower)
 
 
 def follower_count(buckets: list[Bucket]) -> int:
@@ -200,22 +281,30 @@ def follower_count(buckets: list[Bucket]) -> int:
     return sum([bucket[2] for bucket in buckets])
 
 
-def import_partitioned(ctx: TopologyContext, groups: list[list[Any]]) -> None:
-    """Store each `[follower, options, [[followee, salt], ...]]` group's follower in its buckets (their task)."""
-    ctx.pstate("$$partitioned_followers").put_many(
-        [((followee, salt), follower, options) for follower, options, keys in groups for followee, salt in keys]
+def import_partitioned(ctx: TopologyContext, payload: list[Any]) -> None:
+    """Store followers in their buckets (their task): `[keys, key_of_row, followers, options, option_of_row]`."""
+    keys, key_of_row, followers, options, option_of_row = payload
+    rows = IntRows(
+        [(followee, salt) for followee, salt in keys],
+        np.array(key_of_row, dtype=np.int64),
+        np.array(followers, dtype=np.int64),
+        options,
+        np.array(option_of_row, dtype=np.int64),
     )
+    ctx.pstate("$$partitioned_followers").put_int_rows(rows)
 
 
 def import_accepted(ctx: TopologyContext, groups: list[list[Any]]) -> None:
     """Record each `[follower, options, followees]` group's accepted follows on the followers' task."""
-    ctx.pstate("$$following").put_many(
-        [(follower, followee, options) for follower, options, followees in groups for followee in followees]
-    )
+    lengths = np.array([len(followees) for _, _, followees in groups], dtype=np.int64)
+    entry = np.repeat(np.arange(len(groups), dtype=np.int64), lengths)
+    followees = np.fromiter((f for _, _, targets in groups for f in targets), dtype=np.int64, count=entry.size)
+    rows = IntRows([g[0] for g in groups], entry, followees, [g[1] for g in groups], entry)
+    ctx.pstate("$$following").put_int_rows(rows)
     requested = ctx.pstate("$$requested")
-    for follower, _, followees in groups:
+    for follower, _, targets in groups:
         if requested.size(follower):
-            for followee in followees:
+            for followee in targets:
                 requested.remove(follower, followee)
 
 
