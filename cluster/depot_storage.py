@@ -17,6 +17,7 @@ refuse committed offsets past a depot's end, which is what a lost or foreign dep
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -97,6 +98,7 @@ class KafkaStorage(DepotStorage):
         )
         self.namespace = topic_part(namespace)
         self._session: BrokerSession | None = None
+        self._connecting: asyncio.Lock | None = None
         self.fence: Callable[[], None] | None = None  # given to every log it opens (`GroupCommitLog.fence`)
 
     def topic_for(self, module: str, depot: str) -> str:
@@ -107,10 +109,18 @@ class KafkaStorage(DepotStorage):
         return topic
 
     async def session(self) -> BrokerSession:
-        """The broker session every log of this storage shares, connected on first use."""
-        if self._session is None:
-            self._session = await BrokerSession.connect(self.settings)
-        return self._session
+        """The broker session every log of this storage shares, connected on first use.
+
+        Task hosts open their logs side by side: without the lock, two first uses both connected and the
+        second session replaced the first, whose connections nobody closed (an unclosed aiokafka connection
+        reported later by the garbage collector).
+        """
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._session is None:
+                self._session = await BrokerSession.connect(self.settings)
+            return self._session
 
     async def open_log(self, module: str, depot: str, partitions: int) -> DepotLog:
         """Open the log on topic `topic_for(module, depot)`, creating the topic if needed."""

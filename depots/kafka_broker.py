@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -115,6 +115,10 @@ class BrokerSession:
     admin: Any
     client: Any
     producer: Any
+    # Topics this session created or checked, with their partition counts: task hosts sharing a session
+    # open the same depots, and a topic's layout never changes (no resharding, topics are never deleted).
+    ensured: dict[str, int] = field(default_factory=dict)
+    ensuring: dict[str, asyncio.Lock] = field(default_factory=dict)  # one creation in flight per topic
 
     @classmethod
     async def connect(cls, settings: BrokerSettings) -> BrokerSession:
@@ -141,7 +145,14 @@ class BrokerSession:
 
 
 async def ensure_topic(session: BrokerSession, topic: str, partitions: int) -> None:
-    """Create `topic` with `partitions` partitions, or check that the existing one has that many."""
+    """Create `topic` with `partitions` partitions, or check that the existing one has that many (once a session)."""
+    async with session.ensuring.setdefault(topic, asyncio.Lock()):  # a sibling opening it too: asked once
+        if session.ensured.get(topic) != partitions:
+            await _create_or_check(session, topic, partitions)
+            session.ensured[topic] = partitions
+
+
+async def _create_or_check(session: BrokerSession, topic: str, partitions: int) -> None:
     response = await session.admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=_TOPIC_CONFIG)])
     [(_, error_code, message)] = [tuple(error) for error in response.topic_errors]
     if error_code == _TOPIC_ALREADY_EXISTS:
@@ -245,6 +256,12 @@ async def fetch_existing(client: Any, topic: str, partition: int, start: int, ma
 async def high_watermark(client: Any, topic: str, partition: int) -> int:
     """Learn a partition's high watermark from a fetch response (not from `ListOffsets`, see above)."""
     return (await fetch(client, topic, partition, 0, 1)).high_watermark
+
+
+async def high_watermarks(client: Any, topic: str, partitions: int) -> list[int]:
+    """Learn every partition's high watermark with one fetch per leader (a log opening on many partitions)."""
+    fetched = await fetch_many(client, topic, dict.fromkeys(range(partitions), 0), 1)
+    return [fetched[partition].high_watermark for partition in range(partitions)]
 
 
 def _decode(message_set: bytes, start: int, where: str) -> tuple[list[LogEntry], list[bytes | None]]:

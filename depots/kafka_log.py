@@ -44,6 +44,7 @@ from depots.kafka_broker import (
     fetch_existing,
     fetch_many,
     high_watermark,
+    high_watermarks,
 )
 from depots.kafka_produce import GroupProducer, OutgoingBatch, PartitionShare, retrying
 from depots.log import LogEntry
@@ -138,7 +139,10 @@ class KafkaDepotLog(GroupCommitLog[_Partition, PendingGroup]):
         if partitions < 1 or cache_entries < 0 or cache_bytes < 0:
             raise ValueError("partitions must be positive, cache limits not negative")
         await ensure_topic(session, topic, partitions)
-        ends = [await _end_with_retries(session.client, session.settings, topic, index) for index in range(partitions)]
+        # Every partition's end in one request per broker: a hop topic has tasks x tasks partitions, and a
+        # task host opens one per topology with steps (one request each made a launch take seconds).
+        what = f"reading the ends of {topic}"
+        ends = await retrying(session.settings, what, lambda: high_watermarks(session.client, topic, partitions))
         limits = CacheLimits(cache_entries, cache_bytes)
         parts = [_Partition(index, end, limits) for index, end in enumerate(ends)]
         return cls(session, topic, parts, owns_session)

@@ -54,7 +54,7 @@ def _workers_files() -> frozenset[str] | None:
     """The module test files to run on workers: None for all of tests/modules (see tests/runtimes.py)."""
     if os.environ.get(ALL_ON_WORKERS_ENV) == "1":
         return None
-    return WORKERS_SUITES if os.environ.get(WORKERS_SUITES_ENV) == "1" else frozenset()
+    return frozenset() if os.environ.get(WORKERS_SUITES_ENV) == "0" else WORKERS_SUITES
 
 
 def _deselected(nodeid: str, params: dict[str, object], on_workers: frozenset[str] | None) -> bool:
@@ -65,8 +65,8 @@ def _deselected(nodeid: str, params: dict[str, object], on_workers: frozenset[st
     combinations do not, and cost ~30 s of the suite (measured: docs/kafka.md). A worker's task host
     always keeps its store in RocksDB, so workers x memory would run the RocksDB case again.
 
-    Workers run only the module tests asked for (`_workers_files`): every module test on workers costs
-    more than the CI budget, and the suite does not run them by default yet (tests/runtimes.py says why).
+    Workers run the module test files of `WORKERS_SUITES` (`_workers_files`): every module test on workers
+    costs more than the CI budget (tests/runtimes.py).
     """
     runtime = params.get("runtime")
     if runtime in BROKER_RUNTIMES and params.get("store_kind") == "memory":

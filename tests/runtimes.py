@@ -8,7 +8,10 @@ workers in the test process, static assignment, hops over topics, cross-task rea
 and hop topics on the same broker; its stores are always RocksDB (a task host's).
 
 The `runtime` fixture (`tests/conftest.py`) makes its runtime the active one for the test; helpers such as
-`launched(...)` build clusters with `new_cluster`, so every test that uses them runs on both runtimes.
+`launched(...)` build clusters with `new_cluster`, so every test that uses them runs on every runtime.
+Embedded and kafka run every such test; workers runs the module test files of `WORKERS_SUITES` in `make
+test` (`TUSK_WORKERS_SUITES=0`: none; `TUSK_ALL_ON_WORKERS=1`: all of tests/modules). A test that cannot run
+on workers calls `skip_on_workers(reason)`.
 """
 
 from __future__ import annotations
@@ -31,12 +34,11 @@ from pstates.page_cache import PageCache
 RUNTIMES = ("embedded", "kafka", "workers")
 BROKER_RUNTIMES = ("kafka", "workers")  # the runtimes that need the session's broker
 ALL_ON_WORKERS_ENV = "TUSK_ALL_ON_WORKERS"  # "1": every module test runs on workers too
-WORKERS_SUITES_ENV = "TUSK_WORKERS_SUITES"  # "1": the files of WORKERS_SUITES run on workers too
+WORKERS_SUITES_ENV = "TUSK_WORKERS_SUITES"  # "0": no module test runs on workers (default: WORKERS_SUITES)
 
-# The module test files to run on workers (TUSK_WORKERS_SUITES=1): per module, those whose behaviours cross
-# tasks (hops, cross-task reads, PROCESSED across workers), ticks and restarts (docs/kafka.md). Not in
-# `make test` yet: a workers cluster leaks an aiokafka connection now and then, which the suite's
-# warnings-as-errors reports as a failure of whichever test the garbage collector runs in.
+# The module test files `make test` runs on workers: per module, those whose behaviours cross tasks (hops,
+# cross-task reads, PROCESSED across workers), ticks, restarts and replays (docs/kafka.md). Not every file:
+# every module test on workers takes ~45 min on this shared machine, over the CI budget.
 WORKERS_SUITES = frozenset(
     {
         "tests/modules/auth/test_auth.py",  # codes and tokens, looked up across tasks
@@ -49,6 +51,7 @@ WORKERS_SUITES = frozenset(
         "tests/modules/relationships/test_follow_events.py",  # events on the followee's partition, via hops
         "tests/modules/relationships/test_mute_expiry.py",  # ticks
         "tests/modules/relationships/test_requests_blocks_mutes.py",  # both sides of a relationship, two tasks
+        "tests/modules/search/test_search_interactions.py",  # three modules' hops, a continued replay
     }
 )
 

@@ -215,10 +215,13 @@ class Worker:
         await session.producer.send_and_wait(routing_topic(self.storage.namespace), self.routing.encode(), partition=0)
 
     async def stop(self) -> None:
-        """Leave the group, close every task host, stop listening, close the broker session."""
-        if self._membership is not None:
-            await self._membership.stop()
-        if self._reconciler is not None:
+        """Close every task host, then leave the group, stop listening, close the broker session.
+
+        Hosts close first: their last writes (pending appends, hops, changelog) happen while this worker
+        still holds its tasks. Leaving first let a peer gain a task while they were still being written,
+        and leaving does not end the lease that fences them.
+        """
+        if self._reconciler is not None:  # no task opens or closes behind this loop any more
             self._reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconciler
@@ -226,6 +229,8 @@ class Worker:
             await self.hosts.pop(task).close()
         if self.standbys is not None:
             await self.standbys.close()
+        if self._membership is not None:
+            await self._membership.stop()
         if self._front is not None:
             await self._front.stop()
         self.reads.close()

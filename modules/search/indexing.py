@@ -12,8 +12,9 @@ registration yet, the batch raises `CoreBehind` and the engine retries it a mome
 
 A profile is merged, not replaced: an update's fields win over the registration's whatever order the two
 records (on different partitions) arrive in, and `last_status_at` only moves forward, so the indexes
-depend only on which records were seen. Deleted statuses stay in the word index; queries drop them when
-they hydrate through core (like Mastodon's search, which re-checks the database).
+depend only on which records were seen (a profile is stored with its fields in name order, so even its bytes
+do). Deleted statuses stay in the word index; queries drop them when they hydrate through core (like
+Mastodon's search, which re-checks the database).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def index_profile(ctx: BatchContext, change: dict[str, Any]) -> None:
         new["last_status_at"] = change["status_at"]
     if new == old:
         return
-    profiles.put(account, new)
+    # Stored with its fields in name order: the bytes (what a replay is compared on) must not depend on
+    # whether the registration or the first status of the account arrived first.
+    profiles.put(account, dict(sorted(new.items())))
     reindex_names(ctx, account, old, new)
     reindex_directory(ctx, account, old, new)
 
