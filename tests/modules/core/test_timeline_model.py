@@ -8,7 +8,6 @@ every timeline reads as the model's, and the delivery counters agree.
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from modules.core.ids import first_id_at
 from modules.core.timelines import HomeTimelines
+from tests.modules.core.timeline_model import TimelineModel
 
 BASE = first_id_at(1_700_000_000_000)  # real-sized ids: a batch's pairs are packed into one sort key
 ACCOUNTS = [10**12 + 7 * n for n in range(70)]  # more than the rings' 64 initial rows
@@ -37,48 +37,19 @@ class Rebuilding(HomeTimelines):
         self._loaded.add(account)
 
 
-class Model:
-    """A sorted list of at most `cap` ids per account; each new (id, account) counts once."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.timelines: dict[int, list[int]] = {}
-        self.loaded: set[int] = set()
-        self.deliveries = 0
-
-    def deliver(self, pairs: set[tuple[int, int]]) -> None:
-        for status_id, account in sorted(pairs):  # oldest first, as the rings apply a batch
-            timeline = self.timelines.setdefault(account, [])
-            at = bisect.bisect_left(timeline, status_id)
-            if at < len(timeline) and timeline[at] == status_id:
-                continue
-            timeline.insert(at, status_id)
-            self.deliveries += 1
-            if len(timeline) > self.cap:
-                del timeline[0]
-
-    def page(self, account: int, max_id: int | None, limit: int, above: int | None, oldest: bool) -> list[int]:
-        timeline = self.timelines.get(account, [])
-        end = len(timeline) if max_id is None else bisect.bisect_left(timeline, max_id)
-        start = 0 if above is None else bisect.bisect_right(timeline, above)
-        window = timeline[start:end]
-        chosen = window[:limit] if oldest else window[-limit:]
-        return chosen[::-1]
-
-
 class TimelineMachine(RuleBasedStateMachine):
     """The rings and the model driven by the same steps."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rings = Rebuilding(1)
-        self.model = Model(1)
+        self.model = TimelineModel(1)
         self.newest = BASE
         self.seen: list[int] = []
 
     @initialize(cap=st.sampled_from([1, 2, 5, 17, 40]))
     def start(self, cap: int) -> None:
-        self.rings, self.model = Rebuilding(cap), Model(cap)
+        self.rings, self.model = Rebuilding(cap), TimelineModel(cap)
 
     def status_id(self, data: st.DataObject) -> int:
         """A new id mostly; else one a little older than the newest, any earlier one, or one seen before."""
@@ -102,7 +73,7 @@ class TimelineMachine(RuleBasedStateMachine):
         if twice:
             batch.append(batch[0])
         self.rings.deliver_many(batch)
-        self.model.deliver({(s, a) for s, recipients in batch for a in recipients})
+        self.model.deliver_pairs({(s, a) for s, recipients in batch for a in recipients})
 
     @rule(data=st.data(), size=st.integers(0, 60))
     def deliver_pairs(self, data: st.DataObject, size: int) -> None:
@@ -110,7 +81,7 @@ class TimelineMachine(RuleBasedStateMachine):
         recipients = [data.draw(accounts) for _ in range(size)]
         self.seen += sids
         self.rings.deliver_pairs(np.array(sids, dtype=np.int64), np.array(recipients, dtype=np.int64))
-        self.model.deliver(set(zip(sids, recipients, strict=True)))
+        self.model.deliver_pairs(set(zip(sids, recipients, strict=True)))
 
     @rule(account=accounts, data=st.data())
     def forget(self, account: int, data: st.DataObject) -> None:
@@ -137,7 +108,7 @@ class TimelineMachine(RuleBasedStateMachine):
         max_id, above = data.draw(bound), data.draw(bound)
         if account not in self.model.loaded:
             self.model.loaded.add(account)
-            self.model.deliver({(s, account) for s in self.rings.stored.get(account, [])})
+            self.model.deliver_pairs({(s, account) for s in self.rings.stored.get(account, [])})
         got = self.rings.page(None, account, max_id, limit, above, oldest)  # type: ignore[arg-type]
         assert got == self.model.page(account, max_id, limit, above, oldest)
 

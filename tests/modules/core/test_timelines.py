@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 import random
 
 import pytest
 
 from modules.core.timelines import HomeTimelines
-
-
-class ListModel:
-    """The reference: a sorted list of at most `cap` ids per account, as before the rings."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.timelines: dict[int, list[int]] = {}
-        self.deliveries = 0
-
-    def deliver(self, status_id: int, accounts: list[int]) -> None:
-        for account in accounts:
-            timeline = self.timelines.setdefault(account, [])
-            at = bisect.bisect_left(timeline, status_id)
-            if at < len(timeline) and timeline[at] == status_id:
-                continue
-            timeline.insert(at, status_id)
-            self.deliveries += 1
-            if len(timeline) > self.cap:
-                del timeline[0]
-
-    def forget(self, account: int, status_ids: list[int]) -> None:
-        gone = set(status_ids)
-        self.timelines[account] = [i for i in self.timelines.get(account, []) if i not in gone]
-
-    def peek(self, account: int) -> list[int]:
-        return self.timelines.get(account, [])[::-1]
+from tests.modules.core.timeline_model import TimelineModel
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -42,7 +15,7 @@ def test_rings_match_sorted_lists(seed: int) -> None:
     rng = random.Random(seed)
     cap = rng.choice([1, 3, 8, 25, 40, 100])
     accounts = list(range(1_000, 1_000 + rng.choice([3, 40, 200])))  # more than the 64 initial rows
-    rings, model = HomeTimelines(cap), ListModel(cap)
+    rings, model = HomeTimelines(cap), TimelineModel(cap)
     newest = 10_000
     for _ in range(60):
         batch: list[tuple[int, list[int]]] = []
@@ -87,7 +60,7 @@ def test_a_run_longer_than_the_cap_keeps_the_newest() -> None:
 def test_short_timelines_take_older_ids_in_order(seed: int) -> None:
     """Timelines shorter than the insert window (new accounts, the first seconds) get out-of-order ids right."""
     rng = random.Random(seed)
-    rings, model = HomeTimelines(600), ListModel(600)
+    rings, model = HomeTimelines(600), TimelineModel(600)
     accounts = list(range(50))
     for _ in range(8):
         batch = [(rng.randint(1, 400), rng.sample(accounts, rng.randint(1, 50))) for _ in range(rng.randint(1, 6))]
@@ -102,7 +75,7 @@ def test_short_timelines_take_older_ids_in_order(seed: int) -> None:
 def test_a_burst_from_a_task_that_ran_behind_lands_in_order(seed: int) -> None:
     """Ids older than the last 16 of a long timeline (a task's burst that ran behind) go in at their place."""
     rng = random.Random(seed)
-    rings, model = HomeTimelines(600), ListModel(600)
+    rings, model = HomeTimelines(600), TimelineModel(600)
     accounts = list(range(30))
     newest = 100_000
     for _ in range(12):
